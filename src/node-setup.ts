@@ -1,0 +1,58 @@
+/**
+ * @module Builds the Node adapters from the environment: store, directory, connectors.
+ */
+import mockConnector from '../connectors/mock.ts';
+import type { Connector } from '../connectors/types.ts';
+import { demoDirectory } from './auth/demo-directory.ts';
+import { readSettings, ConfigError, oneOf, type Env } from './config.ts';
+import { createGateway, type Gateway } from './gateway.ts';
+import { consoleLogger, type Logger } from './log.ts';
+import { sqliteStore } from './store/sqlite.ts';
+import { memoryStore } from './store/memory.ts';
+
+export interface NodeGateway {
+  app: Gateway;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }): Promise<NodeGateway> {
+  const settings = readSettings(env);
+  const logger = consoleLogger(settings.logLevel);
+  const storeKind = oneOf(env, 'CCMP_STORE', ['sqlite', 'memory'], 'sqlite');
+  const synchronous = oneOf(env, 'CCMP_SQLITE_SYNC', ['normal', 'full'], 'normal');
+  const store = storeKind === 'memory' ? memoryStore() : sqliteStore({ path: paths.sqlitePath, synchronous });
+
+  const connectors: Connector[] = [];
+  if (settings.connector === 'mock') connectors.push(mockConnector({ focusUri: settings.focusUri }));
+  else throw new ConfigError(`CCMP_CONNECTOR=${settings.connector} is not available in this build`);
+  for (const c of connectors) await c.check?.();
+
+  const directory = demoDirectory(settings.domain);
+  logger.log('warn', 'gateway.demo_directory', {
+    message: 'demo credentials are active (alice/alice, bob/bob, carol/carol); configure a real directory before exposing this server',
+  });
+  const app = createGateway({
+    store,
+    directory,
+    connectors,
+    logger,
+    config: {
+      domain: settings.domain,
+      domains: new Set(settings.domains),
+      maxBodyBytes: settings.maxBodyBytes,
+      backendTimeoutMs: settings.backendTimeoutMs,
+      limits: settings.limits,
+      passwordThrottle: { lockoutFailures: settings.passwordFailures, lockoutMs: settings.passwordLockoutSeconds * 1000 },
+    },
+  });
+  return {
+    app,
+    logger,
+    async close() {
+      for (const c of connectors) await c.close?.();
+      await directory.close?.();
+      await store.close();
+    },
+  };
+}
