@@ -6,7 +6,7 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'vitest.config.ts'] } },
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] } },
     },
     rules: {
       '@typescript-eslint/switch-exhaustiveness-check': 'error',

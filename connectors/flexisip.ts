@@ -81,7 +81,9 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
     try {
       if (account) {
         const withScheme = /^sips?:/i.test(account) ? account : `sip:${account}`;
-        return checkUri(canonicalSipUri(withScheme.includes('@') ? withScheme : `${withScheme}@${settings.domain}`));
+        return checkUri(
+          canonicalSipUri(withScheme.includes('@') ? withScheme : `${withScheme}@${settings.domain}`),
+        );
       }
       if (p.sipUri) return checkUri(canonicalSipUri(p.sipUri));
       return checkUri(sipFromXconUserId(p.userId, settings.domain));
@@ -97,7 +99,11 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
     }
     const schedule = spec.schedule ?? {};
     if (schedule.rrule) {
-      throw new ConnectorError(NAME, 'unsupported', 'the Flexisip conference server schedules single occurrences only');
+      throw new ConnectorError(
+        NAME,
+        'unsupported',
+        'the Flexisip conference server schedules single occurrences only',
+      );
     }
     const start = schedule.start === undefined ? null : seconds(schedule.start, 'start');
     const end = schedule.end === undefined ? null : seconds(schedule.end, 'end');
@@ -111,14 +117,16 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
     if (!Number.isInteger(durationMinutes) || durationMinutes < 0) throw invalid('bad conference duration');
 
     const subject = spec.subject ?? spec.displayText ?? '';
-    if ([...subject].length > MAX.subject) throw invalid(`subject longer than ${MAX.subject} characters`);
+    if (chars(subject) > MAX.subject) throw invalid(`subject longer than ${MAX.subject} characters`);
     const description = spec.description ?? null;
-    if (description !== null && [...description].length > MAX.description) {
+    if (description !== null && chars(description) > MAX.description) {
       throw invalid(`description longer than ${MAX.description} characters`);
     }
     checkUri(spec.uri);
 
-    const organizerId = (spec.organizer ?? spec.participants.find((p) => p.roles.includes('organizer'))?.userId)
+    const organizerId = (
+      spec.organizer ?? spec.participants.find((p) => p.roles.includes('organizer'))?.userId
+    )
       ?.trim()
       .toLowerCase();
     if (!organizerId) throw invalid('the conference has no organizer');
@@ -161,13 +169,17 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
       chat: media('text', false),
       earlierJoiningTime: earlier !== null && earlier > 0 ? earlier : null,
       // Without a start, the server treats the conference as running from now (dial-out).
-      expiryTime: Math.min((endAt ?? Math.floor(Date.now() / 1000)) + settings.expiryTime, db.dialect.maxTimestamp),
+      expiryTime: Math.min(
+        (endAt ?? Math.floor(Date.now() / 1000)) + settings.expiryTime,
+        db.dialect.maxTimestamp,
+      ),
       participants: [...participants.values()],
     };
   }
 
   function toBackendConference(c: StoredConference): BackendConference {
-    const userIdOf = (p: { uri: string; ccmpUri: string }) => p.ccmpUri.toLowerCase() || safeXconUserId(p.uri);
+    const userIdOf = (p: { uri: string; ccmpUri: string }) =>
+      p.ccmpUri.toLowerCase() || safeXconUserId(p.uri);
     const organizerRow = c.participants.find((p) => sameAddress(p.uri, c.organizerUri));
     const organizer = organizerRow ? userIdOf(organizerRow) : safeXconUserId(c.organizerUri);
     const participants: ConferenceSpec['participants'] = c.participants.map((p) => {
@@ -176,7 +188,9 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
         userId: userIdOf(p),
         sipUri: p.uri,
         ...displayName(p.displayName),
-        roles: isOrganizer ? ['organizer'] : [p.role?.toLowerCase() === 'listener' ? 'observer' : 'participant'],
+        roles: isOrganizer
+          ? ['organizer']
+          : [p.role?.toLowerCase() === 'listener' ? 'observer' : 'participant'],
         // What Linphone sends: invitees of an immediate conference are called out, the organizer dials in.
         method: c.start === null && !isOrganizer ? 'dial-out' : 'dial-in',
       };
@@ -217,19 +231,27 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
 
   /** A new, unguessable conference URI on one of the focus URIs. */
   function newConferenceUri(): string {
-    const random = crypto.getRandomValues(new Uint8Array(17));
-    // [0-9a-f] only: MySQL compares this column case-insensitively, and `_`/`%` are LIKE wildcards.
-    const confId = Array.from(random.subarray(1), (b) => b.toString(16).padStart(2, '0')).join('');
-    const focus = settings.focus[random[0]! % settings.focus.length]!;
+    const [pick = 0] = crypto.getRandomValues(new Uint32Array(1));
+    // 128 random bits in [0-9a-f]: MySQL compares this column case-insensitively, `_`/`%` are LIKE wildcards.
+    const confId = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+      b.toString(16).padStart(2, '0'),
+    ).join('');
+    const focus = settings.focus[pick % settings.focus.length] ?? settings.focus[0];
+    if (!focus) throw new Error('flexisip: no focus URI');
     return canonicalSipUri(withUriParam(focus, 'conf-id', confId));
   }
 
-  /** The stored form of a handle's URI, or undefined when it cannot be one of ours. */
-  function storedUri(backendId: string): string | undefined {
+  /**
+   * The forms a conference URI may be stored under: the ID as given (what a listing returned, even if
+   * the server stored a non-canonical form) and its canonical form (a URI as dialled).
+   */
+  function storedForms(backendId: string): string[] {
+    const given = backendId.trim();
     try {
-      return canonicalSipUri(backendId);
+      const canonical = canonicalSipUri(given);
+      return canonical === given ? [given] : [given, canonical];
     } catch {
-      return undefined;
+      return given ? [given] : [];
     }
   }
 
@@ -254,20 +276,22 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
 
     async updateConference(handle, spec) {
       const row = toRow(spec);
-      const uri = storedUri(handle.backendId);
+      const uris = storedForms(handle.backendId);
       const found =
-        uri !== undefined &&
+        uris.length > 0 &&
         (await guard('updating a conference', () =>
-          db.transaction((tx) => updateConference(tx, db.dialect, uri, row)),
+          db.transaction((tx) => updateConference(tx, db.dialect, uris, row)),
         ));
-      if (!found) throw new ConnectorError(NAME, 'not_found', `conference ${handle.backendId} does not exist`);
+      if (!found) {
+        throw new ConnectorError(NAME, 'not_found', `conference ${handle.backendId} does not exist`);
+      }
       return handle;
     },
 
     async deleteConference(handle) {
-      const uri = storedUri(handle.backendId);
-      if (uri === undefined) return;
-      await guard('deleting a conference', () => db.transaction((tx) => deleteConference(tx, uri)));
+      const uris = storedForms(handle.backendId);
+      if (uris.length === 0) return;
+      await guard('deleting a conference', () => db.transaction((tx) => deleteConference(tx, uris)));
     },
 
     async listConferences() {
@@ -276,9 +300,9 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
     },
 
     async getConference(backendId) {
-      const uri = storedUri(backendId);
-      if (uri === undefined) return undefined;
-      const [row] = await guard('reading a conference', () => readConferences(db, uri));
+      const uris = storedForms(backendId);
+      if (uris.length === 0) return undefined;
+      const [row] = await guard('reading a conference', () => readConferences(db, uris));
       return row ? toBackendConference(row) : undefined;
     },
 
@@ -286,7 +310,12 @@ export default function flexisipConnector(options: FlexisipConnectorOptions): Co
       // Every problem at once: the operator fixes the schema in one go rather than one error per start.
       const problems: string[] = [];
       for (const [table, columns] of Object.entries(REQUIRED_COLUMNS)) {
-        const present = await db.columns(table);
+        const present = await db.columns(table).catch((err: unknown) => {
+          throw new Error(
+            `flexisip: cannot read the conference server database ${redact(options.database)}: ${String(err)}`,
+            { cause: err },
+          );
+        });
         if (!present) {
           problems.push(`table ${table} is missing`);
           continue;
@@ -333,7 +362,8 @@ function validate(options: FlexisipConnectorOptions): Settings {
     throw new Error('flexisip: option "database" must be an SQLite file path or a mysql:// URL');
   }
   const focusList = Array.isArray(options.focusUri) ? options.focusUri : [options.focusUri];
-  if (focusList.length === 0) throw new Error('flexisip: option "focusUri" needs at least one conference focus URI');
+  if (focusList.length === 0)
+    throw new Error('flexisip: option "focusUri" needs at least one conference focus URI');
   const focus = focusList.map((uri) => {
     let parsed: SipUri;
     try {
@@ -350,10 +380,13 @@ function validate(options: FlexisipConnectorOptions): Settings {
   try {
     domain = parseSipUri(`sip:${options.sipDomain}`).host;
   } catch (err) {
-    throw new Error(`flexisip: option "sipDomain" is not a domain name: ${String(options.sipDomain)}`, { cause: err });
+    throw new Error(`flexisip: option "sipDomain" is not a domain name: ${options.sipDomain}`, {
+      cause: err,
+    });
   }
   const level = options.securityLevel ?? 'none';
-  if (!(level in SECURITY_LEVELS)) throw new Error(`flexisip: option "securityLevel" is not one of none, point-to-point, end-to-end`);
+  if (!(level in SECURITY_LEVELS))
+    throw new Error(`flexisip: option "securityLevel" is not one of none, point-to-point, end-to-end`);
   return {
     focus,
     domain,
@@ -368,14 +401,25 @@ function validate(options: FlexisipConnectorOptions): Settings {
 }
 
 // Flexisip's duration units; months and years as std::chrono counts them.
-const UNITS: Record<string, number> = { ms: 0.001, s: 1, min: 60, h: 3600, d: 86400, m: 2629746, y: 31556952 };
+const UNITS: Record<string, number> = {
+  ms: 0.001,
+  s: 1,
+  min: 60,
+  h: 3600,
+  d: 86400,
+  m: 2629746,
+  y: 31556952,
+};
 
 /** Seconds from a Flexisip duration setting (`30d`, `100y`, `90min`, or a number of seconds). */
 function serverDuration(value: string | number, option: string): number {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
   const match = typeof value === 'string' ? /^\s*(\d+)\s*(ms|s|min|h|d|m|y)?\s*$/.exec(value) : null;
-  if (!match) throw new Error(`flexisip: option "${option}" is not a duration such as 30d, 12h or 90min: ${String(value)}`);
-  return Math.floor(Number(match[1]) * UNITS[match[2] ?? 's']!);
+  if (!match)
+    throw new Error(
+      `flexisip: option "${option}" is not a duration such as 30d, 12h or 90min: ${String(value)}`,
+    );
+  return Math.floor(Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1));
 }
 
 function seconds(isoTime: string, what: string): number {
@@ -388,8 +432,13 @@ function iso(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
+/** Characters as MySQL counts them for VARCHAR widths (code points). */
+function chars(text: string): number {
+  return Array.from(text).length;
+}
+
 function displayName(name: string | undefined): { displayName?: string } {
-  return name && [...name].length <= MAX.displayName ? { displayName: name } : {};
+  return name && chars(name) <= MAX.displayName ? { displayName: name } : {};
 }
 
 function safeXconUserId(uri: string): string {

@@ -19,7 +19,8 @@ export interface GatewaySettings {
   maxBodyBytes: number;
   backendTimeoutMs: number;
   connector: string;
-  focusUri: string;
+  /** Focus URIs; the first builds the mock connector's join URIs. */
+  focusUris: string[];
   logLevel: LogLevel;
   limits: Limits;
   passwordFailures: number;
@@ -59,17 +60,23 @@ export function readSettings(env: Env): GatewaySettings {
     .map((d) => d.trim())
     .filter((d) => d !== '')
     .map((d) => domainName({ CCMP_DOMAINS: d }, 'CCMP_DOMAINS', d));
-  const focusUri = (env.CCMP_FOCUS_URI ?? `sip:conference-focus@${domain}`).trim();
-  if (!/^sips?:[^@\s]+@[^\s]+$/i.test(focusUri)) {
-    throw new ConfigError(`CCMP_FOCUS_URI must be a SIP URI such as sip:conference-focus@${domain}, not "${focusUri}"`);
+  const focusUris = (env.CCMP_FOCUS_URI ?? `sip:conference-focus@${domain}`)
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  for (const focusUri of focusUris) {
+    if (!/^sips?:[^@\s]+@[^\s,]+$/i.test(focusUri)) {
+      throw new ConfigError(`CCMP_FOCUS_URI must be SIP URIs such as sip:conference-focus@${domain}, not "${focusUri}"`);
+    }
   }
+  if (focusUris.length === 0) throw new ConfigError('CCMP_FOCUS_URI must name at least one SIP URI');
   return {
     domain,
     domains,
     maxBodyBytes: integer(env, 'CCMP_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     backendTimeoutMs: integer(env, 'CCMP_BACKEND_TIMEOUT_MS', 10_000, 100, 120_000),
     connector: oneOf(env, 'CCMP_CONNECTOR', ['mock', 'flexisip'], 'mock'),
-    focusUri,
+    focusUris,
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),
     limits: {
       maxConferences: integer(env, 'CCMP_MAX_CONFERENCES', 1_000_000, 1, 1e9),

@@ -147,7 +147,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     throw new HttpError(405, 'CCMP requests are sent with POST', [['Allow', 'POST']]);
   });
   // Belledonne's REST-style binding: the request is sent to /<XCON-USERID> with PUT or POST.
-  app.on(['PUT', 'POST'], '/:user{xcon-userid:[^/]+}', (c) => handle(c, decodeURIComponent(c.req.param('user'))));
+  // Hono's param() is already percent-decoded (leaving malformed escapes as they are): decoding it again
+  // would read "%2540" as "@" and throw (HTTP 500) on a literal "%".
+  app.on(['PUT', 'POST'], '/:user{xcon-userid:[^/]+}', (c) => handle(c, c.req.param('user')));
   app.all('/:user{xcon-userid:[^/]+}', () => {
     throw new HttpError(405, 'CCMP requests are sent with PUT or POST', [['Allow', 'PUT, POST']]);
   });

@@ -1,10 +1,10 @@
 /**
  * @module Builds the Node adapters from the environment: store, directory, connectors.
  */
-import mockConnector from '../connectors/mock.ts';
 import type { Connector } from '../connectors/types.ts';
 import { demoDirectory } from './auth/demo-directory.ts';
 import { readSettings, ConfigError, oneOf, type Env } from './config.ts';
+import { connectorsFromEnv } from './node-connectors.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { sqliteStore } from './store/sqlite.ts';
@@ -23,10 +23,14 @@ export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }):
   const synchronous = oneOf(env, 'CCMP_SQLITE_SYNC', ['normal', 'full'], 'normal');
   const store = storeKind === 'memory' ? memoryStore() : sqliteStore({ path: paths.sqlitePath, synchronous });
 
-  const connectors: Connector[] = [];
-  if (settings.connector === 'mock') connectors.push(mockConnector({ focusUri: settings.focusUri }));
-  else throw new ConfigError(`CCMP_CONNECTOR=${settings.connector} is not available in this build`);
-  for (const c of connectors) await c.check?.();
+  const connectors: Connector[] = connectorsFromEnv(env, settings);
+  for (const c of connectors) {
+    try {
+      await c.check?.();
+    } catch (err) {
+      throw new ConfigError(`the ${c.name} backend is not usable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 
   const directory = demoDirectory(settings.domain);
   logger.log('warn', 'gateway.demo_directory', {

@@ -113,19 +113,30 @@ export async function addressExists(tx: SqlExecutor, uri: string): Promise<boole
 
 async function addressId(tx: SqlExecutor, d: SqlDialect, uri: string, displayName?: string): Promise<number> {
   // Addresses are shared with the rest of the server's data (chat rooms, call logs): reuse, never replace.
-  await tx.run(`${d.insertIgnore} INTO sip_address (value, display_name) VALUES (?, ?)`, [uri, displayName ?? null]);
+  await tx.run(`${d.insertIgnore} INTO sip_address (value, display_name) VALUES (?, ?)`, [
+    uri,
+    displayName ?? null,
+  ]);
   const [row] = await tx.all<{ id: number | string }>('SELECT id FROM sip_address WHERE value = ?', [uri]);
   if (!row) throw new Error(`sip_address row for ${uri} vanished`);
   return Number(row.id);
 }
 
-async function conferenceId(tx: SqlExecutor, uri: string): Promise<number | undefined> {
-  const [row] = await tx.all<{ id: number | string }>(
-    `SELECT ci.id FROM conference_info ci JOIN sip_address a ON a.id = ci.uri_sip_address_id
-     WHERE a.value = ? AND ci.state <> ? ORDER BY ci.id`,
-    [uri, STATE.cancelled],
+/** `?, ?, …` for an IN list. */
+const list = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+
+async function findConference(
+  tx: SqlExecutor,
+  d: SqlDialect,
+  uris: readonly string[],
+): Promise<{ id: number; expiry: number | null } | undefined> {
+  const [row] = await tx.all<{ id: number | string; expiry: number | string | null }>(
+    `SELECT ci.id, ${d.readTimestamp('ci.expiry_time')} AS expiry
+     FROM conference_info ci JOIN sip_address a ON a.id = ci.uri_sip_address_id
+     WHERE a.value IN (${list(uris)}) AND ci.state <> ? ORDER BY ci.id`,
+    [...uris, STATE.cancelled],
   );
-  return row ? Number(row.id) : undefined;
+  return row ? { id: Number(row.id), expiry: row.expiry === null ? null : Number(row.expiry) } : undefined;
 }
 
 function timestamp(d: SqlDialect, seconds: number | null) {
@@ -168,15 +179,22 @@ export async function insertConference(
   await syncParticipants(tx, d, insertId, c.participants);
 }
 
-/** Updates the conference in place and bumps its ICS sequence; false when there is none. */
+/**
+ * Updates the conference stored under one of `uris` in place and bumps its ICS sequence; false when
+ * there is none.
+ */
 export async function updateConference(
   tx: SqlExecutor,
   d: SqlDialect,
-  uri: string,
+  uris: readonly string[],
   c: ConferenceWrite,
 ): Promise<boolean> {
-  const id = await conferenceId(tx, uri);
-  if (id === undefined) return false;
+  const found = await findConference(tx, d, uris);
+  if (!found) return false;
+  const { id } = found;
+  // The server extends expiry_time when people stay past the end; never cut that short under them.
+  const expiry =
+    c.expiryTime !== null && found.expiry !== null ? Math.max(c.expiryTime, found.expiry) : c.expiryTime;
   const ts = d.timestampParam;
   const organizerId = await addressId(tx, d, c.organizer.uri, c.organizer.displayName);
   await tx.run(
@@ -197,7 +215,7 @@ export async function updateConference(
       flag(c.video),
       flag(c.chat),
       timestamp(d, c.earlierJoiningTime),
-      timestamp(d, c.expiryTime),
+      timestamp(d, expiry),
       id,
     ],
   );
@@ -260,11 +278,12 @@ async function syncParticipants(
   }
 }
 
-/** Removes every conference row under `uri`; participant rows go with it. Absent rows are fine. */
-export async function deleteConference(tx: SqlExecutor, uri: string): Promise<void> {
+/** Removes every conference row under one of `uris`; participant rows go with it. Absent rows are fine. */
+export async function deleteConference(tx: SqlExecutor, uris: readonly string[]): Promise<void> {
   const rows = await tx.all<{ id: number | string }>(
-    'SELECT ci.id FROM conference_info ci JOIN sip_address a ON a.id = ci.uri_sip_address_id WHERE a.value = ?',
-    [uri],
+    `SELECT ci.id FROM conference_info ci JOIN sip_address a ON a.id = ci.uri_sip_address_id
+     WHERE a.value IN (${list(uris)})`,
+    uris,
   );
   for (const { id } of rows) {
     // Explicit child deletes: cascades depend on the connection's foreign-key setting in SQLite.
@@ -306,11 +325,14 @@ interface ParticipantQueryRow {
   role: string | null;
 }
 
-/** Reads live (not cancelled) conferences: all of them, or the one under `uri`. */
-export async function readConferences(db: SqlDatabase, uri?: string): Promise<StoredConference[]> {
+/** Reads live (not cancelled) conferences: all of them, or those stored under one of `uris`. */
+export async function readConferences(
+  db: SqlDatabase,
+  uris?: readonly string[],
+): Promise<StoredConference[]> {
   const d = db.dialect;
-  const filter = uri === undefined ? '' : 'AND a.value = ?';
-  const params = uri === undefined ? [STATE.cancelled] : [STATE.cancelled, uri];
+  const filter = uris === undefined ? '' : `AND a.value IN (${list(uris)})`;
+  const params = [STATE.cancelled, ...(uris ?? [])];
   const conferences = await db.all<ConferenceQueryRow>(
     `SELECT ci.id, a.value AS uri, o.value AS organizer_uri, o.display_name AS organizer_name,
        ${d.readTimestamp('ci.start_time')} AS start_time, ci.duration, ci.subject, ci.description, ci.state,

@@ -14,7 +14,8 @@ export interface SipUri {
   params: [name: string, value: string | undefined][];
 }
 
-const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])$/i;
+const HOST =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])$/i;
 // RFC 3261 user: unreserved, escaped and user-unreserved characters.
 const USER = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$/;
 const PARAM = /^(?:[A-Za-z0-9\-_.!~*'()[\]/:&+$]|%[0-9A-Fa-f]{2})+$/;
@@ -43,7 +44,9 @@ export function parseSipUri(input: string): SipUri {
     if (!user || !USER.test(user)) throw new Error(`bad user part in SIP URI: ${input}`);
   }
   const [hostport = '', ...rawParams] = rest.split(';');
-  const host = hostport.startsWith('[') ? hostport.slice(0, hostport.indexOf(']') + 1) : hostport.split(':')[0];
+  const host = hostport.startsWith('[')
+    ? hostport.slice(0, hostport.indexOf(']') + 1)
+    : hostport.split(':')[0];
   if (!host || !HOST.test(host)) throw new Error(`bad host in SIP URI: ${input}`);
 
   const params = rawParams.map((raw): [string, string | undefined] => {
@@ -56,7 +59,7 @@ export function parseSipUri(input: string): SipUri {
     return [name, value];
   });
   return {
-    scheme: scheme[1]!.toLowerCase() as SipUri['scheme'],
+    scheme: scheme[0].slice(0, -1).toLowerCase() as SipUri['scheme'],
     ...(user !== undefined ? { user } : {}),
     host: host.toLowerCase(),
     params,

@@ -7,6 +7,9 @@
  * loaded on first use, so importing a connector opens nothing and needs neither native module.
  */
 
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
+
 export type SqlValue = string | number | bigint | null;
 
 export interface RunResult {
@@ -87,7 +90,7 @@ function sqlitePath(url: string): string {
   return rest.startsWith('//') ? rest.slice(2) : rest;
 }
 
-type SqliteDb = import('better-sqlite3').Database;
+type SqliteDb = BetterSqlite3.Database;
 
 function openSqlite(url: string, options: SqlOptions): SqlDatabase {
   const path = sqlitePath(url);
@@ -143,9 +146,10 @@ function openSqlite(url: string, options: SqlOptions): SqlDatabase {
       }),
     columns: (table) =>
       serialize(async () => {
-        const rows = await executor(await db()).all<{ name: string }>('SELECT name FROM pragma_table_info(?)', [
-          table,
-        ]);
+        const rows = await executor(await db()).all<{ name: string }>(
+          'SELECT name FROM pragma_table_info(?)',
+          [table],
+        );
         return rows.length > 0 ? rows.map((r) => r.name) : undefined;
       }),
     close: async () => {
@@ -159,7 +163,7 @@ function openSqlite(url: string, options: SqlOptions): SqlDatabase {
   };
 }
 
-type MysqlPool = import('mysql2/promise').Pool;
+type MysqlPool = Pool;
 
 const MYSQL_ATTEMPTS = 5;
 
@@ -168,7 +172,7 @@ function isMysqlRetryable(err: unknown): boolean {
   const errno = (err as { errno?: unknown }).errno;
   return errno === 1213 || errno === 1205;
 }
-type MysqlQueryable = Pick<import('mysql2/promise').PoolConnection, 'execute'>;
+type MysqlQueryable = Pick<PoolConnection, 'execute'>;
 
 function openMysql(url: string, options: SqlOptions): SqlDatabase {
   let opening: Promise<MysqlPool> | undefined;
@@ -188,8 +192,8 @@ function openMysql(url: string, options: SqlOptions): SqlDatabase {
     },
     run: async (sql, params = []) => {
       const [result] = await conn.execute(sql, [...params]);
-      const header = result as import('mysql2/promise').ResultSetHeader;
-      return { changes: header.affectedRows, insertId: Number(header.insertId) };
+      const header = result as ResultSetHeader;
+      return { changes: header.affectedRows, insertId: header.insertId };
     },
   });
 

@@ -30,10 +30,12 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const { schemes, throttle, logger } = options;
   const sleep = options.sleep ?? defaultSleep;
-  const httpSchemes = schemes.filter((s) => s.challenge);
+  const httpSchemes = schemes.filter((s) => s.challenge !== undefined);
 
   async function challenges(): Promise<string[]> {
-    return Promise.all(httpSchemes.map((s) => (s.challenge as () => string | Promise<string>)()));
+    const all: string[] = [];
+    for (const scheme of httpSchemes) if (scheme.challenge) all.push(await scheme.challenge());
+    return all;
   }
 
   async function refuse(scheme: string, reason: string, retryAfterMs = 0): Promise<never> {

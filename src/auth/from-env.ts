@@ -239,7 +239,7 @@ function ldapFromEnv(
     ...(digest && ha1Attribute !== undefined ? { ha1Attribute } : {}),
     retryAfterSeconds: integer(env, 'LDAP_RETRY_AFTER_S', 5, 1, 3_600),
     logger: deps.logger,
-    now: deps.platform.now,
+    now: () => deps.platform.now(),
   });
   const withDigest =
     digest && ha1File !== undefined
@@ -252,8 +252,8 @@ function ldapFromEnv(
     negativeTtlMs: integer(env, 'DIRECTORY_NEGATIVE_CACHE_TTL_S', 30, 0, 86_400) * 1000,
     credentialTtlMs: credentialTtl * 1000,
     maxKeys: integer(env, 'DIRECTORY_CACHE_MAX_KEYS', 10_000, 100, 10_000_000),
-    now: deps.platform.now,
-    randomBytes: deps.platform.randomBytes,
+    now: () => deps.platform.now(),
+    randomBytes: (n) => deps.platform.randomBytes(n),
   });
   const digestSource =
     ha1Attribute !== undefined
@@ -347,8 +347,8 @@ function digestFromEnv(
     algorithms,
     nonceTtlMs: integer(env, 'DIGEST_NONCE_TTL_S', 300, 10, 86_400) * 1000,
     ...(secret !== undefined ? { secret: new TextEncoder().encode(secret) } : {}),
-    now: deps.platform.now,
-    randomBytes: deps.platform.randomBytes,
+    now: () => deps.platform.now(),
+    randomBytes: (n) => deps.platform.randomBytes(n),
   });
 }
 

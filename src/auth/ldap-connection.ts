@@ -63,31 +63,56 @@ export class LdapConnections {
     return { ...c, operations: c.searches + c.binds };
   }
 
-  /** Searches with the service identity. Throws DirectoryUnavailable when the server cannot answer. */
-  async search(base: string, options: SearchOptions): Promise<SearchResult> {
+  /**
+   * Runs `work` with a search function that uses the service identity: over the shared connection,
+   * or, when connections are not reused, over one connection opened for this piece of work only.
+   * The search function throws DirectoryUnavailable when the server cannot answer.
+   */
+  async session<T>(work: (search: Search) => Promise<T>): Promise<T> {
+    if (this.options.reuse) return work((base, options) => this.sharedSearch(base, options));
+    let client: Client | undefined;
+    const search: Search = async (base, options) => {
+      this.failFast();
+      try {
+        client ??= await this.openService();
+        return await this.send(client, base, options);
+      } catch (err) {
+        if (isAnswer(err)) throw this.unavailable(err, false);
+        this.drop(client);
+        client = undefined;
+        throw this.unavailable(err, true);
+      }
+    };
+    try {
+      return await work(search);
+    } finally {
+      this.drop(client);
+    }
+  }
+
+  private async sharedSearch(base: string, options: SearchOptions): Promise<SearchResult> {
     this.failFast();
     for (let attempt = 0; ; attempt++) {
       let client: Client | undefined;
       let reused = false;
       try {
         ({ client, reused } = await this.serviceClient());
-        this.counters.searches++;
-        const result = await client.search(base, {
-          timeLimit: Math.ceil(this.options.timeoutMs / 1000),
-          ...options,
-        });
-        this.recovered();
-        return result;
+        return await this.send(client, base, options);
       } catch (err) {
-        // An LDAP answer (no such base, size limit...) says nothing bad about the connection.
-        if (err instanceof ResultCodeError && !isServerDown(err)) throw this.unavailable(err, false);
+        if (isAnswer(err)) throw this.unavailable(err, false);
         this.drop(client);
+        // A kept connection may have died while idle (server restart): one retry on a fresh one.
         if (reused && attempt === 0) continue;
         throw this.unavailable(err, true);
-      } finally {
-        if (!this.options.reuse) this.drop(client);
       }
     }
+  }
+
+  private async send(client: Client, base: string, options: SearchOptions): Promise<SearchResult> {
+    this.counters.searches++;
+    const result = await client.search(base, { timeLimit: Math.ceil(this.options.timeoutMs / 1000), ...options });
+    this.recovered();
+    return result;
   }
 
   /** True when the DN and password bind; false when the server refuses them. */
@@ -115,8 +140,7 @@ export class LdapConnections {
 
   private async serviceClient(): Promise<{ client: Client; reused: boolean }> {
     const current = this.service;
-    if (this.options.reuse && current?.isBound) return { client: current, reused: true };
-    if (!this.options.reuse) return { client: await this.openService(), reused: false };
+    if (current?.isBound) return { client: current, reused: true };
     this.opening ??= this.openService()
       .then((client) => {
         this.drop(this.service);
@@ -204,9 +228,16 @@ export class LdapConnections {
   }
 }
 
+export type Search = (base: string, options: SearchOptions) => Promise<SearchResult>;
+
 /** Result codes that say the server, not the request, is the problem (busy, unavailable, shutting down). */
 function isServerDown(err: ResultCodeError): boolean {
   return err.code === 51 || err.code === 52 || err.code === 80;
+}
+
+/** An LDAP answer (no such base, size limit...) says nothing bad about the connection or the server. */
+function isAnswer(err: unknown): err is ResultCodeError {
+  return err instanceof ResultCodeError && !isServerDown(err);
 }
 
 function describeCause(err: unknown, options: LdapConnectionOptions): string {

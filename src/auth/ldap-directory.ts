@@ -11,7 +11,7 @@ import { Filter, FilterParser, type Entry } from 'ldapts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { DirectoryEntry, IdentityMap } from '../identity/identity-map.ts';
 import { pickHa1, type DigestAlgorithm, type DigestDirectory } from './ha1.ts';
-import { LdapConnections, type LdapStats } from './ldap-connection.ts';
+import { LdapConnections, type LdapStats, type Search } from './ldap-connection.ts';
 import type { Directory, Principal } from './types.ts';
 
 export interface LdapDirectoryOptions {
@@ -72,11 +72,12 @@ export function ldapDirectory(options: LdapDirectoryOptions): LdapDirectory {
   const baseAttributes = [...map.attributes];
 
   async function findEntry(
+    search: Search,
     login: string,
     extraAttributes: string[] = [],
   ): Promise<DirectoryEntry | undefined> {
     if (login === '') return undefined;
-    const { searchEntries } = await ldap.search(options.baseDn, {
+    const { searchEntries } = await search(options.baseDn, {
       scope: 'sub',
       filter: fill(userFilter, { user: login }),
       attributes: [...baseAttributes, ...extraAttributes],
@@ -91,12 +92,12 @@ export function ldapDirectory(options: LdapDirectoryOptions): LdapDirectory {
   }
 
   /** Adds the groups that list the entry, when some role depends on them. */
-  async function withGroups(entry: DirectoryEntry, login: string): Promise<DirectoryEntry> {
-    const search = map.groupSearch;
-    if (!search || !map.usesGroups) return entry;
-    const { searchEntries } = await ldap.search(search.base ?? options.baseDn, {
+  async function withGroups(search: Search, entry: DirectoryEntry, login: string): Promise<DirectoryEntry> {
+    const groups = map.groupSearch;
+    if (!groups || !map.usesGroups) return entry;
+    const { searchEntries } = await search(groups.base ?? options.baseDn, {
       scope: 'sub',
-      filter: fill(search.filter, { dn: entry.dn, login }),
+      filter: fill(groups.filter, { dn: entry.dn, login }),
       attributes: ['1.1'],
     });
     return { ...entry, groups: [...entry.groups, ...searchEntries.map((e) => e.dn)] };
@@ -110,8 +111,10 @@ export function ldapDirectory(options: LdapDirectoryOptions): LdapDirectory {
 
   async function byLogin(login: string | undefined): Promise<Principal | undefined> {
     if (login === undefined) return undefined;
-    const entry = await findEntry(login);
-    return entry ? principalOf(await withGroups(entry, login)) : undefined;
+    return ldap.session(async (search) => {
+      const entry = await findEntry(search, login);
+      return entry ? principalOf(await withGroups(search, entry, login)) : undefined;
+    });
   }
 
   const directory: LdapDirectory = {
@@ -123,9 +126,11 @@ export function ldapDirectory(options: LdapDirectoryOptions): LdapDirectory {
       if (password === '') return undefined;
       const login = map.loginFor(username);
       if (login === undefined) return undefined;
-      const entry = await findEntry(login);
-      if (!entry || !(await ldap.bindAs(entry.dn, password))) return undefined;
-      return principalOf(await withGroups(entry, login));
+      return ldap.session(async (search) => {
+        const entry = await findEntry(search, login);
+        if (!entry || !(await ldap.bindAs(entry.dn, password))) return undefined;
+        return principalOf(await withGroups(search, entry, login));
+      });
     },
 
     async findUser(userId) {
@@ -151,11 +156,13 @@ export function ldapDirectory(options: LdapDirectoryOptions): LdapDirectory {
     directory.digestHa1 = async (username: string, realm: string, algorithm: DigestAlgorithm) => {
       const login = map.loginFor(username);
       if (login === undefined) return undefined;
-      const entry = await findEntry(login, [ha1Attribute]);
-      const ha1 = entry && pickHa1(entry.attributes.get(ha1Attribute.toLowerCase()) ?? [], realm, algorithm);
-      if (!entry || ha1 === undefined) return undefined;
-      const principal = principalOf(await withGroups(entry, login));
-      return principal ? { ha1, principal } : undefined;
+      return ldap.session(async (search) => {
+        const entry = await findEntry(search, login, [ha1Attribute]);
+        const ha1 = entry && pickHa1(entry.attributes.get(ha1Attribute.toLowerCase()) ?? [], realm, algorithm);
+        if (!entry || ha1 === undefined) return undefined;
+        const principal = principalOf(await withGroups(search, entry, login));
+        return principal ? { ha1, principal } : undefined;
+      });
     };
   }
   return directory;
@@ -186,6 +193,15 @@ function checkOptions(options: LdapDirectoryOptions, userFilter: string): void {
 export function checkFilter(template: string, what: string, placeholders: string[]): void {
   if (!placeholders.some((p) => template.includes(`{${p}}`))) {
     throw new Error(`${what} must contain ${placeholders.map((p) => `{${p}}`).join(' or ')}`);
+  }
+  // The parser forgives a missing closing parenthesis, which would hide a typo in the operator's filter.
+  let depth = 0;
+  for (const c of template) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    if (depth < 0) break;
+  }
+  if (depth !== 0 || !template.startsWith('(')) {
+    throw new Error(`${what} is not a valid LDAP filter: unbalanced parentheses in ${template}`);
   }
   try {
     FilterParser.parseString(fill(template, Object.fromEntries(placeholders.map((p) => [p, 'x']))));

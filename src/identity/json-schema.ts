@@ -111,7 +111,8 @@ function check(root: SchemaNode, node: SchemaNode, value: unknown, path: string,
 }
 
 function checkString(node: SchemaNode, value: string, path: string, out: SchemaIssue[]): void {
-  const length = [...value].length;
+  // Length in code points, as JSON Schema counts it.
+  const length = Array.from(value).length;
   if (node.minLength !== undefined && length < node.minLength) {
     out.push({
       path,
@@ -144,7 +145,11 @@ function checkArray(
     });
   }
   const items = node.items;
-  if (items !== undefined) value.forEach((item, i) => check(root, items, item, childPath(path, i), out));
+  if (items !== undefined) {
+    value.forEach((item, i) => {
+      check(root, items, item, childPath(path, i), out);
+    });
+  }
 }
 
 function checkObject(

@@ -110,7 +110,11 @@ function semanticIssues(doc: MappingsDocument, file: string): MappingsIssue[] {
   if (doc.identity.userId !== undefined) template(doc.identity.userId, at('identity', 'userId'));
   const names = doc.identity.displayName;
   if (typeof names === 'string') template(names, at('identity', 'displayName'));
-  else names?.forEach((n, i) => template(n, at('identity', 'displayName', i)));
+  else {
+    names?.forEach((n, i) => {
+      template(n, at('identity', 'displayName', i));
+    });
+  }
   for (const [connector, source] of Object.entries(doc.accounts ?? {})) {
     if (connector !== '$comment') template(source, at('accounts', connector));
   }

@@ -17,15 +17,15 @@ type IcalTime = InstanceType<typeof ICAL.Time>;
 /** Reads the schedule of the first VEVENT. Throws an Error saying what is wrong for unusable text. */
 export function parseConferenceTime(ics: string): ScheduleSpec {
   const text = repair(ics);
-  if (text === '') throw new Error('conference-time: the iCalendar text is empty');
+  if (text === '') throw new Error('the iCalendar text is empty');
   let root: IcalComponent;
   try {
     root = new ICAL.Component(first(ICAL.parse(text)));
   } catch (err) {
-    throw new Error(`conference-time: unparseable iCalendar text (${messageOf(err)})`, { cause: err });
+    throw new Error(`unparseable iCalendar text (${messageOf(err)})`, { cause: err });
   }
   const event = root.name === 'vevent' ? root : root.getFirstSubcomponent('vevent');
-  if (!event) throw new Error('conference-time: the iCalendar text has no VEVENT');
+  if (!event) throw new Error('the iCalendar text has no VEVENT');
 
   try {
     const dtstart = event.getFirstProperty('dtstart');
@@ -52,7 +52,7 @@ export function parseConferenceTime(ics: string): ScheduleSpec {
     if (rrule) schedule.rrule = String(rrule.getFirstValue());
     return schedule;
   } catch (err) {
-    throw new Error(`conference-time: bad date, time or duration in the iCalendar text (${messageOf(err)})`, {
+    throw new Error(`bad date, time or duration in the iCalendar text (${messageOf(err)})`, {
       cause: err,
     });
   }
@@ -79,7 +79,7 @@ export function buildConferenceIcs(input: ConferenceIcsInput): string {
   const event = new ICAL.Component('vevent');
   // Linphone always expects a DTSTART; it writes the epoch itself for an immediate conference.
   const start = input.start === undefined ? new Date(0) : new Date(input.start);
-  if (Number.isNaN(start.getTime())) throw new Error(`conference-time: bad start ${String(input.start)}`);
+  if (Number.isNaN(start.getTime())) throw new Error(`bad conference start ${String(input.start)}`);
   event.addPropertyWithValue('dtstart', utc(start));
   const minutes = input.durationMinutes ?? 0;
   if (minutes > 0) {
@@ -107,7 +107,7 @@ function repair(ics: string): string {
   const content = lines.filter((line) => line.trim() !== '');
   const [head, ...rest] = content;
   if (head === undefined) return '';
-  const indent = Math.min(...rest.map((line) => /^[ \t]*/.exec(line)![0].length));
+  const indent = Math.min(...rest.map((line) => line.search(/[^ \t]/)));
   const body = Number.isFinite(indent) ? rest.map((line) => line.slice(indent)) : rest;
   return [head.trimStart(), ...body]
     .map((line) => line.replace(/^([A-Za-z0-9-]+(?:;[^:"]*(?:"[^"]*"[^:"]*)*)?):[ \t]+/, '$1:'))
@@ -150,8 +150,16 @@ function zonedToUnix(time: IcalTime, zone: string): number {
   }
   const wall = Date.UTC(time.year, time.month - 1, time.day, time.hour, time.minute, time.second);
   const offsetAt = (ms: number) => {
-    const parts = Object.fromEntries(format.formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]));
-    const seen = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+    const parts = format.formatToParts(new Date(ms));
+    const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
+    const seen = Date.UTC(
+      part('year'),
+      part('month') - 1,
+      part('day'),
+      part('hour'),
+      part('minute'),
+      part('second'),
+    );
     return seen - ms;
   };
   // Two passes settle the offset on either side of a daylight-saving change.

@@ -24,7 +24,7 @@ import {
   toStored,
 } from './common.ts';
 import { suppliedDocument } from './conf.ts';
-import { removePasswords, validateDocument } from './document-steps.ts';
+import { removePasswords, trimValues, validateDocument } from './document-steps.ts';
 import { listFiltered } from './listing.ts';
 
 export async function blueprintsRequest(ctx: Ctx): Promise<CcmpResponse> {
@@ -43,6 +43,8 @@ export async function blueprintsRequest(ctx: Ctx): Promise<CcmpResponse> {
     true,
   );
   entries.sort((a, b) => a.uri.localeCompare(b.uri));
+  // uris-type needs at least one entry: an empty list is answered without blueprintsInfo.
+  if (entries.length === 0) return success(ctx, { operation: undefined });
   return success(ctx, { operation: undefined, body: `<blueprintsInfo>${entries.map((e) => e.xml).join('')}</blueprintsInfo>` });
 }
 
@@ -58,6 +60,7 @@ export async function blueprintRequest(ctx: Ctx): Promise<CcmpResponse> {
     case 'create': {
       const info = required(ctx.request.info, '<blueprintInfo>');
       const { doc, uri } = await suppliedDocument(ctx, info);
+      trimValues(doc);
       removePasswords(doc);
       validateDocument(doc);
       const now = ctx.deps.platform.now();
@@ -74,6 +77,7 @@ export async function blueprintRequest(ctx: Ctx): Promise<CcmpResponse> {
         const doc = parseDocument(bp.document);
         const delta = { ...info, attrs: info.attrs.filter((a) => a.name !== 'entity') };
         applyDelta(doc, delta);
+        trimValues(doc);
         removePasswords(doc);
         validateDocument(doc);
         const updated = toStored(ctx, { ...bp, version: bp.version + 1 }, doc);

@@ -189,6 +189,9 @@ export function toStored(
     members: base.kind === 'blueprint' ? [] : membersOf(doc, base.owner),
     updatedAt: ctx.deps.platform.now(),
   };
+  // Callers pass the previous object as base: its view and password describe the old document.
+  delete stored.publicDocument;
+  delete stored.password;
   if (view) stored.publicDocument = serializeDocument(view);
   if (password !== undefined) stored.password = password;
   return stored;

@@ -4,7 +4,7 @@
  */
 import { hasPlaceholder, replacePlaceholders } from '../model/autogen.ts';
 import { applyDelta } from '../model/delta.ts';
-import { description, embedDocument, parseDocument, setEntity } from '../model/document.ts';
+import { description, embedDocument, entityOf, parseDocument, setEntity } from '../model/document.ts';
 import { normalizeId, parseXconUri } from '../model/ids.ts';
 import { specOf } from '../model/spec.ts';
 import { setTargets, targetsOf, upsertUser } from '../model/users.ts';
@@ -39,6 +39,7 @@ import {
   newObjectUri,
   normalizeCalendar,
   screenDelta,
+  trimValues,
   setConferenceUri,
   setParentLink,
   stripForClone,
@@ -124,10 +125,12 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
       checkPassword(ctx, source);
     }
     doc = parseDocument(source.document);
+    // The parent as its document names it (XCON-URIs compare case-insensitively; keep the creator's case).
+    const parentEntity = entityOf(doc) || source.uri;
     stripForClone(doc);
     uri = newObjectUri(ctx);
     setEntity(doc, uri);
-    setParentLink(doc, 'cloning-parent', source.uri);
+    setParentLink(doc, 'cloning-parent', parentEntity);
     clonedFrom = source.uri;
   } else {
     const base = await load(ctx, `xcon:${DEFAULT_BLUEPRINT_ID}@${ctx.deps.config.domain}`, ['blueprint']);
@@ -157,6 +160,7 @@ export async function createFromDocument(
   extraWrites: (created: StoredObject) => Promise<Parameters<Ctx['deps']['store']['commit']>[0]> = async () => [],
 ): Promise<CcmpResponse> {
   const owner = ctx.userId;
+  trimValues(doc);
   normalizeCalendar(doc);
   const p = ctx.principal;
   upsertUser(doc, owner, {
@@ -242,6 +246,7 @@ export async function updateDocument(
   const doc = parseDocument(obj.document);
   const before = targetSet(doc);
   await change(doc);
+  trimValues(doc);
   normalizeCalendar(doc);
   await reconcileParticipants(ctx, doc, obj.owner, before);
   validateDocument(doc);
@@ -252,7 +257,8 @@ export async function updateDocument(
   let newHandle = handle;
   if (handle && obj.kind !== 'blueprint') {
     newHandle = await backend(ctx, connector, 'updating the conference', () => connector.updateConference(handle, spec));
-    if (newHandle.joinUri !== handle.joinUri) setConferenceUri(doc, newHandle.joinUri);
+    // conf-uris is server-managed: always exactly the join URI (a delta may not take it away).
+    setConferenceUri(doc, newHandle.joinUri);
   }
   const updated = toStored(
     ctx,
@@ -329,8 +335,9 @@ export async function confsRequest(ctx: Ctx): Promise<CcmpResponse> {
     ? await ctx.deps.store.listAll({ kinds: ['conference'], limit })
     : await ctx.deps.store.listByMember(ctx.userId, { kinds: ['conference'], limit });
   const entries = await listFiltered(ctx, uris);
-  const body = `<confsInfo>${entries.map((e) => e.xml).join('')}</confsInfo>`;
-  return success(ctx, { operation: undefined, body });
+  // uris-type needs at least one entry: an empty list is answered without confsInfo.
+  const body = entries.length > 0 ? `<confsInfo>${entries.map((e) => e.xml).join('')}</confsInfo>` : undefined;
+  return success(ctx, { operation: undefined, ...(body ? { body } : {}) });
 }
 
 export const _internal = { el };

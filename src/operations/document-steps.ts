@@ -70,7 +70,10 @@ export function setConferenceUri(doc: XElement, joinUri: string): void {
   setChild(desc, NS.info, 'conf-uris', el(NS.info, 'conf-uris', {}, [entry]));
 }
 
-/** iCalendar needs CRLF line ends; clients send CRLF, LF or XML-normalised text. */
+/**
+ * iCalendar needs CRLF line ends; clients send CRLF, LF or XML-normalised text. The indentation of
+ * the surrounding markup (RFC 6504's examples) is removed: an indented line would read as folded.
+ */
 export function normalizeCalendar(doc: XElement): void {
   const desc = description(doc);
   const time = desc ? child(desc, NS.xcon, 'conference-time') : undefined;
@@ -78,8 +81,28 @@ export function normalizeCalendar(doc: XElement): void {
   for (const entry of children(time, NS.xcon, 'entry')) {
     const base = child(entry, NS.xcon, 'base');
     if (!base) continue;
-    const value = rawText(base).trim().replace(/\r?\n|\r/g, '\r\n');
+    const [head = '', ...rest] = rawText(base)
+      .trim()
+      .split(/\r\n|\r|\n/)
+      .filter((line) => line.trim() !== '');
+    const indent = Math.min(...rest.map((line) => line.search(/[^ \t]/)));
+    const lines = [head, ...(Number.isFinite(indent) ? rest.map((line) => line.slice(indent)) : rest)];
+    const value = lines.join('\r\n');
     base.children = value === '' ? [] : [`${value}\r\n`];
+  }
+}
+
+/**
+ * Trims the text of every element that holds only text (RFC 6504's examples wrap values in line
+ * breaks and indentation, which the data model's types do not allow). iCalendar text is left to
+ * normalizeCalendar.
+ */
+export function trimValues(doc: XElement): void {
+  for (const node of walk(doc)) {
+    if (node.ns === NS.xcon && node.name === 'base') continue;
+    if (node.children.length === 0 || node.children.some(isElement)) continue;
+    const value = rawText(node).trim();
+    node.children = value === '' ? [] : [value];
   }
 }
 
@@ -122,18 +145,25 @@ export function screenDelta(current: XElement, delta: XElement): { delta: XEleme
   let password: string | null | undefined;
   if (desc) {
     const cur = description(current);
+    let screened = false;
     for (const name of ['cloning-parent', 'sidebar-parent'] as const) {
       const given = child(desc, NS.xcon, name);
       if (!given) continue;
       const existing = cur ? text(child(cur, NS.xcon, name)) : '';
       if (text(given).toLowerCase() !== existing.toLowerCase()) throw new ForbiddenChangeProtected(`${name} cannot be changed`);
       removeChildren(desc, NS.xcon, name);
+      screened = true;
     }
     const uris = child(desc, NS.info, 'conf-uris');
     if (uris) {
       const pw = [...walk(uris)].find((n) => n.ns === NS.xcon && n.name === 'conference-password');
       if (pw) password = text(pw) === '' ? null : text(pw);
       removeChildren(desc, NS.info, 'conf-uris');
+      screened = true;
+    }
+    // Left empty by the screening, it changes nothing (an empty element would remove the whole description).
+    if (screened && desc.attrs.length === 0 && desc.children.every((c) => !isElement(c) && c.trim() === '')) {
+      removeChildren(d, NS.info, 'conference-description');
     }
   }
   return password === undefined ? { delta: d } : { delta: d, password };

@@ -109,6 +109,10 @@ export async function sidebarsListRequest(ctx: Ctx): Promise<CcmpResponse> {
       list.children = entries.filter((e) => keep.has(normalizeId(text(child(e, NS.info, 'uri')))));
     }
   }
+  // uris-type needs at least one entry: no sidebars by reference is answered without sidebarsByRefInfo.
+  if (kind === 'sidebar-by-ref' && children(list, NS.info, 'entry').length === 0) {
+    return success(ctx, { version: parent.version });
+  }
   const body = serialize(list, {
     type: kind === 'sidebar-by-val' ? 'sidebars-by-val' : 'uris',
     rename: infoName,

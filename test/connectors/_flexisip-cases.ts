@@ -5,6 +5,7 @@
  * server looks up (canonical URIs, UTC times, minutes, sequence, ccmp_uri columns), that rows the
  * server wrote itself are read back, and that `check()` names what is missing.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import flexisipConnector, { type FlexisipConnectorOptions } from '../../connectors/flexisip.ts';
 import { ConnectorError, type ConferenceSpec, type Connector } from '../../connectors/types.ts';
@@ -84,6 +85,9 @@ interface ParticipantRow {
   role: string | null;
 }
 
+const withoutId = (row: ParticipantRow) =>
+  Object.fromEntries(Object.entries(row).filter(([key]) => key !== 'id'));
+
 export function describeFlexisipRows(name: string, newDatabase: () => Promise<TestDatabase>): void {
   describe(`flexisip connector rows: ${name}`, () => {
     let db: TestDatabase;
@@ -109,7 +113,9 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
         ? `strftime('%Y-%m-%d %H:%M:%S', ${column})`
         : `DATE_FORMAT(${column}, '%Y-%m-%d %H:%i:%s')`;
     const epoch = (column: string) =>
-      db.raw.dialect === 'sqlite' ? `CAST(strftime('%s', ${column}) AS INTEGER)` : `UNIX_TIMESTAMP(${column})`;
+      db.raw.dialect === 'sqlite'
+        ? `CAST(strftime('%s', ${column}) AS INTEGER)`
+        : `UNIX_TIMESTAMP(${column})`;
 
     async function conferenceRows(uri: string): Promise<ConferenceRow[]> {
       return db.raw.all<ConferenceRow>(
@@ -151,9 +157,13 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
       const spec = weeklySync();
       const handle = await connector.createConference(spec);
       // Canonical form: no port, parameters sorted by name, a lower-case hex conf-id of 128 bits.
-      expect(handle.joinUri).toMatch(/^sip:conference-focus@sip\.example\.org;conf-id=[0-9a-f]{32};transport=tcp$/);
+      expect(handle.joinUri).toMatch(
+        /^sip:conference-focus@sip\.example\.org;conf-id=[0-9a-f]{32};transport=tcp$/,
+      );
       expect(handle.backendId).toBe(handle.joinUri);
-      expect(await db.raw.all('SELECT id FROM sip_address WHERE value = ?', [handle.joinUri])).toHaveLength(1);
+      expect(await db.raw.all('SELECT id FROM sip_address WHERE value = ?', [handle.joinUri])).toHaveLength(
+        1,
+      );
 
       const [row, ...others] = await conferenceRows(handle.joinUri);
       expect(others).toEqual([]);
@@ -175,7 +185,7 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
         earlier_joining_time: '2030-07-01 08:45:00',
         expiry_time: '2030-07-31 10:00:00',
       });
-      const people = (await participantRows(row!.id)).map(({ id: _, ...p }) => p);
+      const people = (await participantRows(row!.id)).map(withoutId);
       expect(people).toEqual([
         participant('laure', false, 'listener'),
         participant('marie', true, 'speaker'),
@@ -210,7 +220,7 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
         expiry_time: '2030-08-01 13:15:00',
       });
       const rowsAfterFirst = await participantRows(row!.id);
-      expect(rowsAfterFirst.map(({ id: _, ...p }) => p)).toEqual([
+      expect(rowsAfterFirst.map(withoutId)).toEqual([
         participant('laure', false, 'listener', 1),
         participant('marie', true, 'speaker'),
         participant('michelle', false, 'speaker'),
@@ -218,7 +228,10 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
       ]);
 
       // Laure is invited again: her row comes back (the table's key allows one row per address).
-      await connector.updateConference(handle, weeklySync({ participants: [user('marie', ['organizer']), user('laure')] }));
+      await connector.updateConference(
+        handle,
+        weeklySync({ participants: [user('marie', ['organizer']), user('laure')] }),
+      );
       const [again] = await conferenceRows(handle.joinUri);
       expect(again).toMatchObject({ state: 1, ics_sequence: 2 });
       const rowsAfterSecond = await participantRows(row!.id);
@@ -234,6 +247,23 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
       await connector.deleteConference(handle);
     });
 
+    it('keeps an expiry the server extended when the gateway updates', async () => {
+      const handle = await connector.createConference(weeklySync());
+      // Literal UTC text: SQLite's convention, and the raw MySQL session runs in UTC.
+      const later = "'2031-01-01 00:00:00'";
+      await db.raw.run(
+        `UPDATE conference_info SET expiry_time = ${later}
+         WHERE uri_sip_address_id = (SELECT id FROM sip_address WHERE value = ?)`,
+        [handle.joinUri],
+      );
+      await connector.updateConference(handle, weeklySync({ subject: 'Still on' }));
+      expect((await conferenceRows(handle.joinUri))[0]).toMatchObject({
+        subject: 'Still on',
+        expiry_time: '2031-01-01 00:00:00',
+      });
+      await connector.deleteConference(handle);
+    });
+
     it('cancels by removing the conference and its participants, keeping shared addresses', async () => {
       const handle = await connector.createConference(weeklySync());
       const [row] = await conferenceRows(handle.joinUri);
@@ -246,11 +276,15 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
         ),
       ).toEqual([]);
       // Addresses belong to the whole server (chat rooms, call logs): they stay.
-      expect(await db.raw.all('SELECT id FROM sip_address WHERE value = ?', [`sip:marie@${DOMAIN}`])).toHaveLength(1);
+      expect(
+        await db.raw.all('SELECT id FROM sip_address WHERE value = ?', [`sip:marie@${DOMAIN}`]),
+      ).toHaveLength(1);
       // Never written: on MySQL the server's lookup of this table is broken (see docs/flexisip.md).
       expect(await db.raw.all('SELECT id FROM expired_conferences')).toEqual([]);
       expect(await connector.getConference?.(handle.backendId)).toBeUndefined();
-      await expect(connector.updateConference(handle, weeklySync())).rejects.toMatchObject({ kind: 'not_found' });
+      await expect(connector.updateConference(handle, weeklySync())).rejects.toMatchObject({
+        kind: 'not_found',
+      });
     });
 
     it('writes an immediate conference with no start and an expiry from now', async () => {
@@ -259,18 +293,25 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
         weeklySync({ schedule: { start: '1969-12-31T23:59:59Z', durationMinutes: 30 } }),
       );
       const [row] = await conferenceRows(handle.joinUri);
-      expect(row).toMatchObject({ start_time: null, start_epoch: null, duration: 30, earlier_joining_time: null });
-      const [{ expiry }] = (await db.raw.all<{ expiry: number }>(
+      expect(row).toMatchObject({
+        start_time: null,
+        start_epoch: null,
+        duration: 30,
+        earlier_joining_time: null,
+      });
+      const [{ expiry }] = (await db.raw.all<{ expiry: number | string }>(
         `SELECT ${epoch('ci.expiry_time')} AS expiry FROM conference_info ci WHERE ci.id = ?`,
         [row!.id],
-      )) as [{ expiry: number }];
+      )) as [{ expiry: number | string }];
       expect(Number(expiry) - before).toBeGreaterThanOrEqual(30 * 86400 - 5);
       expect(Number(expiry) - before).toBeLessThanOrEqual(30 * 86400 + 5);
       await connector.deleteConference(handle);
     });
 
     it('allocates distinct, unguessable conf-ids', async () => {
-      const handles = await Promise.all(Array.from({ length: 12 }, () => connector.createConference(weeklySync())));
+      const handles = await Promise.all(
+        Array.from({ length: 12 }, () => connector.createConference(weeklySync())),
+      );
       const ids = handles.map((h) => /;conf-id=([^;]+)/.exec(h.joinUri)?.[1]);
       expect(new Set(ids).size).toBe(handles.length);
       for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
@@ -285,10 +326,18 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
         expect(err).toBeInstanceOf(ConnectorError);
         expect((err as ConnectorError).kind).toBe(kind);
       };
-      await refused(weeklySync({ schedule: { start: '2030-07-01T09:00:00Z', rrule: 'FREQ=WEEKLY' } }), 'unsupported');
+      await refused(
+        weeklySync({ schedule: { start: '2030-07-01T09:00:00Z', rrule: 'FREQ=WEEKLY' } }),
+        'unsupported',
+      );
       await refused(weeklySync({ organizer: undefined, participants: [user('pauline')] }), 'invalid');
       await refused(weeklySync({ subject: 'x'.repeat(257) }), 'invalid');
-      await refused(weeklySync({ participants: [user('marie', ['organizer']), { ...user('bob'), sipUri: 'mailto:bob' }] }), 'invalid');
+      await refused(
+        weeklySync({
+          participants: [user('marie', ['organizer']), { ...user('bob'), sipUri: 'mailto:bob' }],
+        }),
+        'invalid',
+      );
       expect(await count()).toBe(start);
     });
 
@@ -297,15 +346,19 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
       const uri = 'sip:conference-focus@sip.example.org;conf-id=Qm7-xK~2vR9aLp0TzW4cYb6NdE1fHj3';
       const insert = db.raw.dialect === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
       const ts = db.raw.dialect === 'sqlite' ? '?' : 'FROM_UNIXTIME(?)';
-      const at = (iso: string) => (db.raw.dialect === 'sqlite' ? iso.slice(0, 19).replace('T', ' ') : Date.parse(iso) / 1000);
-      await db.raw.run(`${insert} INTO sip_address (value, display_name) VALUES (?, NULL), (?, ?), (?, NULL), (?, NULL), (?, NULL)`, [
-        uri,
-        `sip:sophie@${DOMAIN}`,
-        'Sophie',
-        `sip:pauline@${DOMAIN}`,
-        `sip:laure@${DOMAIN}`,
-        `sip:gone@${DOMAIN}`,
-      ]);
+      const at = (iso: string) =>
+        db.raw.dialect === 'sqlite' ? iso.slice(0, 19).replace('T', ' ') : Date.parse(iso) / 1000;
+      await db.raw.run(
+        `${insert} INTO sip_address (value, display_name) VALUES (?, NULL), (?, ?), (?, NULL), (?, NULL), (?, NULL)`,
+        [
+          uri,
+          `sip:sophie@${DOMAIN}`,
+          'Sophie',
+          `sip:pauline@${DOMAIN}`,
+          `sip:laure@${DOMAIN}`,
+          `sip:gone@${DOMAIN}`,
+        ],
+      );
       const id = async (value: string) =>
         (await db.raw.all<{ id: number }>('SELECT id FROM sip_address WHERE value = ?', [value]))[0]!.id;
       await db.raw.run(
@@ -313,7 +366,12 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
            description, state, ics_sequence, ics_uid, security_level, ccmp_uri, audio, video, chat,
            earlier_joining_time, expiry_time)
          VALUES (?, ?, ${ts}, 90, 'Server-side sync', 'Made on a phone', 0, 0, '', 0, '', 1, 0, 0, NULL, ${ts})`,
-        [await id(`sip:sophie@${DOMAIN}`), await id(uri), at('2030-09-01T08:00:00Z'), at('2030-10-01T09:30:00Z')],
+        [
+          await id(`sip:sophie@${DOMAIN}`),
+          await id(uri),
+          at('2030-09-01T08:00:00Z'),
+          at('2030-10-01T09:30:00Z'),
+        ],
       );
       const conferenceId = (await conferenceRows(uri))[0]!.id;
       const addParticipant = async (name: string, organizer: number, deleted: number, params = '') =>
@@ -326,7 +384,9 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
       await addParticipant('pauline', 0, 0);
       await addParticipant('laure', 0, 0, 'X-ROLE=listener;X-SEQ=1');
       await addParticipant('gone', 0, 1);
-      const paulineRow = (await participantRows(conferenceId)).find((p) => p.uri === `sip:pauline@${DOMAIN}`)!;
+      const paulineRow = (await participantRows(conferenceId)).find(
+        (p) => p.uri === `sip:pauline@${DOMAIN}`,
+      )!;
       await db.raw.run(
         'INSERT INTO conference_info_participant_params (conference_info_participant_id, name, value) VALUES (?, ?, ?)',
         [paulineRow.id, 'X-ROLE', 'speaker'],
@@ -354,12 +414,23 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
           roles: ['organizer'],
           method: 'dial-in',
         },
-        { userId: `xcon-userid:pauline@${DOMAIN}`, sipUri: `sip:pauline@${DOMAIN}`, roles: ['participant'], method: 'dial-in' },
-        { userId: `xcon-userid:laure@${DOMAIN}`, sipUri: `sip:laure@${DOMAIN}`, roles: ['observer'], method: 'dial-in' },
+        {
+          userId: `xcon-userid:pauline@${DOMAIN}`,
+          sipUri: `sip:pauline@${DOMAIN}`,
+          roles: ['participant'],
+          method: 'dial-in',
+        },
+        {
+          userId: `xcon-userid:laure@${DOMAIN}`,
+          sipUri: `sip:laure@${DOMAIN}`,
+          roles: ['observer'],
+          method: 'dial-in',
+        },
       ]);
 
       // The URI as a caller may present it: with a port and a GRUU.
-      const dialled = 'sip:conference-focus@sip.example.org:5060;gr=urn:uuid:1234;conf-id=Qm7-xK~2vR9aLp0TzW4cYb6NdE1fHj3';
+      const dialled =
+        'sip:conference-focus@sip.example.org:5060;gr=urn:uuid:1234;conf-id=Qm7-xK~2vR9aLp0TzW4cYb6NdE1fHj3';
       expect((await connector.getConference!(dialled))?.handle.backendId).toBe(uri);
       const listed = (await connector.listConferences!()).find((c) => c.handle.backendId === uri);
       expect(listed?.spec).toEqual(read?.spec);
@@ -378,9 +449,27 @@ export function describeFlexisipRows(name: string, newDatabase: () => Promise<Te
         [handle.joinUri],
       );
       expect(await connector.getConference!(handle.backendId)).toBeUndefined();
-      expect((await connector.listConferences!()).map((c) => c.handle.backendId)).not.toContain(handle.backendId);
+      expect((await connector.listConferences!()).map((c) => c.handle.backendId)).not.toContain(
+        handle.backendId,
+      );
       await connector.deleteConference(handle);
       expect(await conferenceRows(handle.joinUri)).toEqual([]);
+    });
+
+    it('check() says when the database cannot be reached, without its password', async () => {
+      const url =
+        db.raw.dialect === 'sqlite'
+          ? `${db.url}.missing`
+          : db.url.replace(/@127\.0\.0\.1:\d+\//, '@127.0.0.1:1/');
+      const unreachable = flexisipConnector({ ...BASE_OPTIONS, database: url });
+      opened.push({ connector: unreachable });
+      const err = await unreachable.check!().catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/^flexisip: cannot read the conference server database /);
+      const password = db.raw.dialect === 'mysql' ? decodeURIComponent(new URL(url).password) : '';
+      if (password) expect((err as Error).message).not.toContain(password);
+      // Never created: the conference server owns its database file.
+      await expect(unreachable.createConference(weeklySync())).rejects.toMatchObject({ kind: 'unavailable' });
+      if (db.raw.dialect === 'sqlite') expect(existsSync(url)).toBe(false);
     });
 
     it('check() names a missing table or column', async () => {

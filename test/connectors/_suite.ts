@@ -37,9 +37,24 @@ export function sampleSpec(overrides: Partial<ConferenceSpec> = {}): ConferenceS
       { label: 'text', type: 'text', status: 'inactive' },
     ],
     participants: [
-      { userId: 'xcon-userid:marie@example.com', sipUri: 'sip:marie@example.com', roles: ['organizer'], method: 'dial-in' },
-      { userId: 'xcon-userid:pauline@example.com', sipUri: 'sip:pauline@example.com', roles: ['participant'], method: 'dial-in' },
-      { userId: 'xcon-userid:laure@example.com', sipUri: 'sip:laure@example.com', roles: ['participant'], method: 'dial-in' },
+      {
+        userId: 'xcon-userid:marie@example.com',
+        sipUri: 'sip:marie@example.com',
+        roles: ['organizer'],
+        method: 'dial-in',
+      },
+      {
+        userId: 'xcon-userid:pauline@example.com',
+        sipUri: 'sip:pauline@example.com',
+        roles: ['participant'],
+        method: 'dial-in',
+      },
+      {
+        userId: 'xcon-userid:laure@example.com',
+        sipUri: 'sip:laure@example.com',
+        roles: ['participant'],
+        method: 'dial-in',
+      },
     ],
     ...overrides,
   };
@@ -109,7 +124,10 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
 
     it('updates in place, keeping the backend ID and URI', async () => {
       const handle = await connector.createConference(sampleSpec());
-      const changed = sampleSpec({ subject: 'Weekly sync (moved)', schedule: { start: '2030-07-02T10:30:00Z', durationMinutes: 45 } });
+      const changed = sampleSpec({
+        subject: 'Weekly sync (moved)',
+        schedule: { start: '2030-07-02T10:30:00Z', durationMinutes: 45 },
+      });
       const updated = await connector.updateConference(handle, changed);
       expect(updated.backendId).toBe(handle.backendId);
       expect(updated.joinUri).toBe(handle.joinUri);
@@ -175,7 +193,12 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
         participants: [
           spec.participants[0]!,
           spec.participants[1]!,
-          { userId: 'xcon-userid:michelle@example.com', sipUri: 'sip:michelle@example.com', roles: ['participant'], method: 'dial-in' },
+          {
+            userId: 'xcon-userid:michelle@example.com',
+            sipUri: 'sip:michelle@example.com',
+            roles: ['participant'],
+            method: 'dial-in',
+          },
         ],
       });
       await connector.updateConference(handle, changed);
@@ -211,7 +234,9 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
     });
 
     it('has setParticipantMedia exactly when it claims participant media', () => {
-      expect(typeof connector.setParticipantMedia === 'function').toBe(connector.capabilities.participantMedia);
+      expect(typeof connector.setParticipantMedia === 'function').toBe(
+        connector.capabilities.participantMedia,
+      );
       if (!connector.capabilities.participantMedia) expect('setParticipantMedia' in connector).toBe(false);
     });
 
@@ -221,7 +246,11 @@ export function describeConnectorContract(name: string, setup: () => Promise<Con
       const parent = await connector.createConference(parentSpec);
       const sidebar = await connector.createSidebar(
         parent,
-        sampleSpec({ kind: 'sidebar', parentUri: parentSpec.uri, participants: parentSpec.participants.slice(0, 2) }),
+        sampleSpec({
+          kind: 'sidebar',
+          parentUri: parentSpec.uri,
+          participants: parentSpec.participants.slice(0, 2),
+        }),
       );
       expect(sidebar.backendId).toMatch(/\S/);
       expect(sidebar.backendId).not.toBe(parent.backendId);

@@ -51,7 +51,11 @@ describeFlexisipRows('MariaDB', newDatabase);
 describe('flexisip connector on MariaDB', () => {
   it('check() refuses the server cleanup that deletes not-yet-expired conferences on MySQL', async () => {
     const db = await newDatabase();
-    const connector = flexisipConnector({ ...BASE_OPTIONS, cleanupExpiredConferences: true, database: db.url });
+    const connector = flexisipConnector({
+      ...BASE_OPTIONS,
+      cleanupExpiredConferences: true,
+      database: db.url,
+    });
     try {
       await expect(connector.check!()).rejects.toThrow(/cleanup-expired-conferences=false/);
     } finally {

@@ -66,7 +66,11 @@ export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaD
       ],
       { stdio: 'ignore' },
     );
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => {
+      child?.once('exit', (code) => {
+        resolve(code);
+      });
+    });
     await waitUntilReady(socketPath, exited, dir);
 
     const admin = await mysql.createConnection({ socketPath, user: 'root' });
@@ -91,7 +95,12 @@ export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaD
         return `mysql://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}`;
       },
       connect: (database, connectOptions = {}) =>
-        mysql.createConnection({ socketPath, user: 'root', ...(database ? { database } : {}), ...connectOptions }),
+        mysql.createConnection({
+          socketPath,
+          user: 'root',
+          ...(database ? { database } : {}),
+          ...connectOptions,
+        }),
       async stop() {
         await stopProcess(server, exited);
         await rm(dir, { recursive: true, force: true });
@@ -136,7 +145,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilReady(socketPath: string, exited: Promise<number | null>, dir: string): Promise<void> {
+async function waitUntilReady(
+  socketPath: string,
+  exited: Promise<number | null>,
+  dir: string,
+): Promise<void> {
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + 30_000;
@@ -151,13 +164,19 @@ async function waitUntilReady(socketPath: string, exited: Promise<number | null>
     }
   }
   const log = await readFile(join(dir, 'server.log'), 'utf8').catch(() => '');
-  throw new Error(`mariadbd ${gone ? 'exited' : 'did not become ready'}:\n${log.split('\n').slice(-20).join('\n')}`);
+  throw new Error(
+    `mariadbd ${gone ? 'exited' : 'did not become ready'}:\n${log.split('\n').slice(-20).join('\n')}`,
+  );
 }
 
 async function stopProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
+  const timeout = new Promise<'timeout'>((r) => {
+    setTimeout(() => {
+      r('timeout');
+    }, 15_000).unref();
+  });
   if ((await Promise.race([exited, timeout])) === 'timeout') {
     child.kill('SIGKILL');
     await exited;

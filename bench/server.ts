@@ -1,0 +1,287 @@
+/**
+ * @module The server side of `npm run bench`, run in its own process by bench/run.ts.
+ *
+ *   node --import tsx bench/server.ts --mode hello|gateway --data-dir DIR [--profile-dir DIR]
+ *
+ * It serves either a Hono hello-world or the gateway (SQLite store in DIR, mock connector, demo
+ * directory, silent logger) on @hono/node-server, and a small control server on another port:
+ *
+ *   GET  /cpu            process.cpuUsage() and memory of this process
+ *   POST /seed           {"total": N}: clones a conference of bob's until N conferences are stored
+ *   GET  /plan           SQLite query plans of the listing and counting statements
+ *   POST /profile/start  starts the V8 CPU profiler (in this process, through node:inspector)
+ *   POST /profile/stop   {"name": "x"}: stops it and writes DIR/x.cpuprofile
+ *   POST /exit           closes the store and exits
+ *
+ * Both listen on 127.0.0.1 with ports chosen by the system; the first line on stdout is
+ * `{"ready":true,"port":…,"controlPort":…}`.
+ */
+import { serve } from '@hono/node-server';
+import Database from 'better-sqlite3';
+import { Hono } from 'hono';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import mockConnector from '../connectors/mock.ts';
+import { demoDirectory } from '../src/auth/demo-directory.ts';
+import { createGateway } from '../src/gateway.ts';
+import { silentLogger } from '../src/log.ts';
+import { SQL, sqliteStore } from '../src/store/sqlite.ts';
+import type { ConferenceStore, StoredObject, Write } from '../src/store/types.ts';
+
+const DOMAIN = 'example.com';
+/** The listing user of the confs scenarios; every seeded conference belongs to other users. */
+const LISTING_USER = `xcon-userid:bob@${DOMAIN}`;
+const SEED_BATCH = 5_000;
+/** Seeded users own this many conferences each (a realistic handful, like the listing user). */
+const CONFS_PER_SEEDED_USER = 5;
+
+const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'gateway' },
+    'data-dir': { type: 'string' },
+    'profile-dir': { type: 'string' },
+  },
+});
+
+let store: ConferenceStore | undefined;
+let dbPath: string | undefined;
+let fetchHandler: (request: Request) => Response | Promise<Response>;
+
+if (args.mode === 'hello') {
+  const app = new Hono();
+  app.get('/', (c) => c.text('Hello Hono!'));
+  fetchHandler = app.fetch;
+} else if (args.mode === 'gateway') {
+  const dataDir = args['data-dir'];
+  if (!dataDir) throw new Error('--data-dir is required in gateway mode');
+  dbPath = join(dataDir, 'ccmp.sqlite');
+  store = sqliteStore({ path: dbPath });
+  const app = createGateway({
+    store,
+    directory: demoDirectory(DOMAIN),
+    connectors: [mockConnector()],
+    logger: silentLogger,
+    config: { domain: DOMAIN },
+  });
+  await app.ready;
+  fetchHandler = app.fetch;
+} else {
+  throw new Error(`--mode must be hello or gateway, got ${args.mode ?? ''}`);
+}
+
+const server = serve({ fetch: fetchHandler, port: 0, hostname: '127.0.0.1' });
+await new Promise<void>((resolve) => {
+  if (server.listening) resolve();
+  else
+    server.once('listening', () => {
+      resolve();
+    });
+});
+
+let session: Session | undefined;
+
+const control = createServer((req, res) => {
+  handleControl(req, res).catch((err: unknown) => {
+    reply(res, 500, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  });
+});
+control.listen(0, '127.0.0.1', () => {
+  const port = (server.address() as AddressInfo).port;
+  const controlPort = (control.address() as AddressInfo).port;
+  process.stdout.write(`${JSON.stringify({ ready: true, port, controlPort })}\n`);
+});
+
+// --cpu-prof and the like write their files on a normal exit only.
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());
+
+async function handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const body = await readJson(req);
+  switch (`${req.method ?? ''} ${url.pathname}`) {
+    case 'GET /cpu': {
+      const cpu = process.cpuUsage();
+      reply(res, 200, { user: cpu.user, system: cpu.system, rss: process.memoryUsage().rss });
+      return;
+    }
+    case 'POST /seed': {
+      const total = Number(body.total);
+      if (!Number.isInteger(total) || total < 0 || total > 1_000_000) throw new Error('seed: bad total');
+      reply(res, 200, await seed(total));
+      return;
+    }
+    case 'GET /plan':
+      reply(res, 200, plans());
+      return;
+    case 'POST /profile/start':
+      await profilerStart();
+      reply(res, 200, { ok: true });
+      return;
+    case 'POST /profile/stop': {
+      const name = (typeof body.name === 'string' ? body.name : 'profile').replace(/[^\w.-]/g, '_');
+      reply(res, 200, { file: await profilerStop(name) });
+      return;
+    }
+    case 'POST /exit':
+      reply(res, 200, { ok: true });
+      setImmediate(() => void shutdown());
+      return;
+    default:
+      reply(res, 404, { error: 'unknown control request' });
+  }
+}
+
+/**
+ * Grows the store to `total` conferences by cloning the newest conference of the listing user
+ * (made through the gateway) into conferences of other users, written in big batches through
+ * the store API. The listing user is a member of none of them.
+ */
+async function seed(total: number): Promise<{ conferences: number; seeded: number; ms: number }> {
+  if (!store) throw new Error('seed: no store in hello mode');
+  const started = performance.now();
+  const [templateUri] = await store.listByMember(LISTING_USER, { kinds: ['conference'], limit: 1 });
+  const template = templateUri ? await store.get(templateUri) : undefined;
+  if (!template) throw new Error(`seed: ${LISTING_USER} owns no conference to clone`);
+  const existing = await store.count(['conference']);
+  const newest = Date.now();
+  let writes: Write[] = [];
+  for (let i = existing; i < total; i++) {
+    writes.push({ op: 'put', object: cloneFor(template, i, newest) });
+    if (writes.length === SEED_BATCH) {
+      await store.commit(writes);
+      writes = [];
+    }
+  }
+  if (writes.length > 0) await store.commit(writes);
+  const conferences = await store.count(['conference']);
+  return { conferences, seeded: Math.max(0, total - existing), ms: Math.round(performance.now() - started) };
+}
+
+function cloneFor(template: StoredObject, i: number, newest: number): StoredObject {
+  const uri = `xcon:seed-${i.toString(36)}@${DOMAIN}`;
+  const owner = `seed-user-${Math.floor(i / CONFS_PER_SEEDED_USER)}@${DOMAIN}`;
+  const guest1 = `seed-guest-${(i * 7919) % 50_021}@${DOMAIN}`;
+  const guest2 = `seed-guest-${(i * 104_729 + 1) % 50_021}@${DOMAIN}`;
+  // The template's document names bob (organizer), pauline and laure (participants).
+  const document = template.document
+    .replaceAll(template.uri, uri)
+    .replaceAll(`bob@${DOMAIN}`, owner)
+    .replaceAll(
+      '<info:display-text>Bob</info:display-text>',
+      `<info:display-text>User ${i}</info:display-text>`,
+    )
+    .replaceAll(`pauline@${DOMAIN}`, guest1)
+    .replaceAll(`laure@${DOMAIN}`, guest2)
+    .replaceAll(template.backendId ?? '\u0000', `seed-${i}`);
+  // Spread over the past year, so that the newest-first order interleaves users.
+  const createdAt = newest - 1000 - ((i * 7_919_993) % 31_536_000_000);
+  const object: StoredObject = {
+    ...template,
+    uri,
+    version: 1,
+    owner: `xcon-userid:${owner}`,
+    document,
+    members: [
+      { userId: `xcon-userid:${owner}`, role: 'organizer' },
+      { userId: `xcon-userid:${guest1}`, role: 'participant' },
+      { userId: `xcon-userid:${guest2}`, role: 'participant' },
+    ],
+    createdAt,
+    updatedAt: createdAt,
+  };
+  if (template.backendId !== undefined) object.backendId = `seed-${i}`;
+  if (template.joinUri !== undefined)
+    object.joinUri = template.joinUri.replace(template.backendId ?? '\u0000', `seed-${i}`);
+  delete object.publicDocument;
+  return object;
+}
+
+/** Query plans on a second, read-only connection, with the parameters the gateway binds. */
+function plans(): Record<string, string[]> {
+  if (!dbPath) return {};
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const kinds = ['conference', 'conference', 'conference', 'conference'];
+    const explain = (sql: string, params: (string | number)[]) =>
+      db
+        .prepare<(string | number)[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...params)
+        .map((r) => r.detail);
+    return {
+      listByMember: explain(SQL.listByMember, [LISTING_USER, ...kinds, 10_000]),
+      listAll: explain(SQL.listAll, [...kinds, 10_000]),
+      count: explain(SQL.count, ['conference', 'sidebar-by-val', 'sidebar-by-ref', 'conference']),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function post(method: string, params: object = {}): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    if (!session) {
+      reject(new Error('no inspector session'));
+      return;
+    }
+    session.post(method, params, (err, result) => {
+      if (err) reject(err);
+      else resolve(result);
+    });
+  });
+}
+
+async function profilerStart(): Promise<void> {
+  if (!args['profile-dir']) throw new Error('profiling needs --profile-dir');
+  if (!session) {
+    session = new Session();
+    session.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+  }
+  await post('Profiler.start');
+}
+
+async function profilerStop(name: string): Promise<string> {
+  const dir = args['profile-dir'];
+  if (!dir) throw new Error('profiling needs --profile-dir');
+  const result = (await post('Profiler.stop')) as { profile: unknown };
+  const file = join(dir, `${name}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(result.profile));
+  return file;
+}
+
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  control.close();
+  server.close();
+  await store?.close();
+  process.exit(0);
+}
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => {
+      try {
+        resolve(text ? (JSON.parse(text) as Record<string, unknown>) : {});
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function reply(res: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
