@@ -30,14 +30,12 @@ import { demoDirectory } from '../src/auth/demo-directory.ts';
 import { createGateway } from '../src/gateway.ts';
 import { silentLogger } from '../src/log.ts';
 import { SQL, sqliteStore } from '../src/store/sqlite.ts';
-import type { ConferenceStore, StoredObject, Write } from '../src/store/types.ts';
+import type { ConferenceStore } from '../src/store/types.ts';
+import { seedConferences } from './seed.ts';
 
 const DOMAIN = 'example.com';
 /** The listing user of the confs scenarios; every seeded conference belongs to other users. */
 const LISTING_USER = `xcon-userid:bob@${DOMAIN}`;
-const SEED_BATCH = 5_000;
-/** Seeded users own this many conferences each (a realistic handful, like the listing user). */
-const CONFS_PER_SEEDED_USER = 5;
 
 const { values: args } = parseArgs({
   options: {
@@ -147,57 +145,9 @@ async function seed(total: number): Promise<{ conferences: number; seeded: numbe
   const template = templateUri ? await store.get(templateUri) : undefined;
   if (!template) throw new Error(`seed: ${LISTING_USER} owns no conference to clone`);
   const existing = await store.count(['conference']);
-  const newest = Date.now();
-  let writes: Write[] = [];
-  for (let i = existing; i < total; i++) {
-    writes.push({ op: 'put', object: cloneFor(template, i, newest) });
-    if (writes.length === SEED_BATCH) {
-      await store.commit(writes);
-      writes = [];
-    }
-  }
-  if (writes.length > 0) await store.commit(writes);
+  const seeded = await seedConferences(store, template, { from: existing, to: total });
   const conferences = await store.count(['conference']);
-  return { conferences, seeded: Math.max(0, total - existing), ms: Math.round(performance.now() - started) };
-}
-
-function cloneFor(template: StoredObject, i: number, newest: number): StoredObject {
-  const uri = `xcon:seed-${i.toString(36)}@${DOMAIN}`;
-  const owner = `seed-user-${Math.floor(i / CONFS_PER_SEEDED_USER)}@${DOMAIN}`;
-  const guest1 = `seed-guest-${(i * 7919) % 50_021}@${DOMAIN}`;
-  const guest2 = `seed-guest-${(i * 104_729 + 1) % 50_021}@${DOMAIN}`;
-  // The template's document names bob (organizer), pauline and laure (participants).
-  const document = template.document
-    .replaceAll(template.uri, uri)
-    .replaceAll(`bob@${DOMAIN}`, owner)
-    .replaceAll(
-      '<info:display-text>Bob</info:display-text>',
-      `<info:display-text>User ${i}</info:display-text>`,
-    )
-    .replaceAll(`pauline@${DOMAIN}`, guest1)
-    .replaceAll(`laure@${DOMAIN}`, guest2)
-    .replaceAll(template.backendId ?? '\u0000', `seed-${i}`);
-  // Spread over the past year, so that the newest-first order interleaves users.
-  const createdAt = newest - 1000 - ((i * 7_919_993) % 31_536_000_000);
-  const object: StoredObject = {
-    ...template,
-    uri,
-    version: 1,
-    owner: `xcon-userid:${owner}`,
-    document,
-    members: [
-      { userId: `xcon-userid:${owner}`, role: 'organizer' },
-      { userId: `xcon-userid:${guest1}`, role: 'participant' },
-      { userId: `xcon-userid:${guest2}`, role: 'participant' },
-    ],
-    createdAt,
-    updatedAt: createdAt,
-  };
-  if (template.backendId !== undefined) object.backendId = `seed-${i}`;
-  if (template.joinUri !== undefined)
-    object.joinUri = template.joinUri.replace(template.backendId ?? '\u0000', `seed-${i}`);
-  delete object.publicDocument;
-  return object;
+  return { conferences, seeded, ms: Math.round(performance.now() - started) };
 }
 
 /** Query plans on a second, read-only connection, with the parameters the gateway binds. */

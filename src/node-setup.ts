@@ -2,7 +2,9 @@
  * @module Builds the Node adapters from the environment: store, directory, connectors.
  */
 import type { Connector } from '../connectors/types.ts';
-import { demoDirectory } from './auth/demo-directory.ts';
+import { readFileSync } from 'node:fs';
+import { identityFromEnv } from './auth/from-env.ts';
+import { webPlatform } from './platform.ts';
 import { readSettings, ConfigError, oneOf, type Env } from './config.ts';
 import { connectorsFromEnv } from './node-connectors.ts';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -32,13 +34,30 @@ export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }):
     }
   }
 
-  const directory = demoDirectory(settings.domain);
-  logger.log('warn', 'gateway.demo_directory', {
-    message: 'demo credentials are active (alice/alice, bob/bob, carol/carol); configure a real directory before exposing this server',
-  });
+  let identity;
+  try {
+    identity = identityFromEnv(env, {
+      domain: settings.domain,
+      domains: settings.domains,
+      platform: webPlatform,
+      logger,
+      readFile: (path) => readFileSync(path, 'utf8'),
+    });
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  const directory = identity.directory;
+  if (identity.demo) {
+    logger.log('warn', 'gateway.demo_directory', {
+      message: 'demo credentials are active (alice/alice, bob/bob, carol/carol); configure a real directory before exposing this server',
+    });
+  }
+  logger.log('info', 'identity.configured', { summary: identity.describe() });
   const app = createGateway({
     store,
     directory,
+    schemes: identity.schemes,
+    authThrottle: identity.throttle,
     connectors,
     logger,
     config: {

@@ -39,7 +39,7 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 export function randomId(platform: Platform, bits = 80): string {
   const bytes = platform.randomBytes(Math.ceil(bits / 5));
   let out = '';
-  for (const b of bytes) out += BASE32[b & 31];
+  for (const b of bytes) out += BASE32.charAt(b & 31);
   return out;
 }
 

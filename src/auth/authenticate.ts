@@ -4,7 +4,8 @@
  * Credentials in HTTP headers (Basic, Digest, Bearer) are tried first, then the CCMP `<subject>`.
  * Missing credentials get HTTP 401 with a challenge per enabled HTTP scheme (Linphone answers it
  * with its SIP account); with only `<subject>` enabled they get CCMP 424. Wrong ones are throttled
- * per user and per client address, and locked-out keys are refused before any directory work.
+ * per user and per client address. A locked-out client is refused before any directory work; a
+ * locked-out user only once the credentials name them, with the same answer for right and wrong ones.
  */
 import { AuthenticationRequired, DirectoryUnavailable, HttpError } from '../errors.ts';
 import type { Logger } from '../log.ts';

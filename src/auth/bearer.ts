@@ -54,8 +54,9 @@ export function jwtKey(material: JwtKeyMaterial): JwtKey {
         'the JWT secret is a PEM key: give public keys as a public key, never as an HS256 secret',
       );
     }
-    if (bytes.length < MIN_SECRET_BYTES)
+    if (bytes.length < MIN_SECRET_BYTES) {
       throw new Error(`the JWT secret must be at least ${MIN_SECRET_BYTES} bytes long`);
+    }
     return { key: createSecretKey(bytes), algorithms: ['HS256'] };
   }
   let key: KeyObject;
@@ -65,8 +66,9 @@ export function jwtKey(material: JwtKeyMaterial): JwtKey {
     throw new Error(`the JWT public key is not a PEM public key or certificate: ${(err as Error).message}`);
   }
   if (key.asymmetricKeyType === 'rsa') {
-    if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+    if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
       throw new Error('the JWT RSA key must have at least 2048 bits');
+    }
     return { key, algorithms: ['RS256'] };
   }
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
@@ -112,8 +114,9 @@ export function bearerScheme(options: BearerOptions): AuthScheme {
       if (typeof payload.exp !== 'number') return reject('the token has no expiry (exp)');
       const claim: unknown = payload[userClaim];
       const userId = typeof claim === 'string' ? toUserId(claim) : undefined;
-      if (userId === undefined)
+      if (userId === undefined) {
         return reject(`the token's "${userClaim}" claim does not hold an XCON-USERID`);
+      }
 
       const known = options.directory ? await options.directory.findUser(userId) : undefined;
       if (known) return { status: 'authenticated', principal: known, scheme: 'bearer' };

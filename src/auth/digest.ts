@@ -178,9 +178,7 @@ export function digestSchemes(options: DigestOptions): AuthScheme[] {
       method: request.method,
       uri: p('uri'),
     });
-    const given = p('response').toLowerCase();
-    const right =
-      given.length === expected.length && nodeTimingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    const right = safeEqual(p('response').toLowerCase(), expected);
     if (!found || !right) return reject('wrong username or password', username);
 
     const opaqueOk = params.get('opaque') === undefined || safeEqual(p('opaque'), opaque);

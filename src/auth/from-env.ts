@@ -37,6 +37,8 @@ import type { AuthScheme, Directory } from './types.ts';
 export interface IdentityDeps {
   /** The gateway's domain (XCON-URIs, demo users, default mappings). */
   domain: string;
+  /** Further domains the gateway serves (CCMP_DOMAINS); the default mappings accept their addresses too. */
+  domains?: readonly string[];
   platform: Platform;
   logger: Logger;
   /** Reads a UTF-8 file; only the Node entry passes it. */
@@ -64,8 +66,9 @@ type SchemeName = (typeof SCHEMES)[number];
 
 export function identityFromEnv(env: Env, deps: IdentityDeps): Identity {
   const kind = text(env, 'CCMP_DIRECTORY') ?? 'demo';
-  if (kind !== 'demo' && kind !== 'ldap')
+  if (kind !== 'demo' && kind !== 'ldap') {
     throw new Error(`CCMP_DIRECTORY must be demo or ldap, not ${JSON.stringify(kind)}`);
+  }
   const files = fileReader(deps);
   const jwtMaterial = jwtKeyMaterial(env, files);
   const enabled = schemeNames(env, kind, jwtMaterial !== undefined);
@@ -83,8 +86,9 @@ export function identityFromEnv(env: Env, deps: IdentityDeps): Identity {
     parts.push(built.description);
   } else {
     for (const name of ['LDAP_URL', 'CCMP_MAPPINGS']) {
-      if (text(env, name) !== undefined)
+      if (text(env, name) !== undefined) {
         deps.logger.log('warn', 'identity.ignored_setting', { setting: name, directory: 'demo' });
+      }
     }
     realm = text(env, 'DIGEST_REALM') ?? deps.domain.toLowerCase();
     directory = demoDirectory(deps.domain);
@@ -103,10 +107,11 @@ export function identityFromEnv(env: Env, deps: IdentityDeps): Identity {
   for (const name of enabled) {
     switch (name) {
       case 'bearer': {
-        if (!jwtMaterial)
+        if (!jwtMaterial) {
           throw new Error(
             'CCMP_AUTH_SCHEMES has bearer: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE',
           );
+        }
         const key = namedKey(jwtMaterial);
         schemes.push(bearerFromEnv(env, key, directory, realm));
         described.push(`bearer(${key.algorithms.join('')}, iss=${text(env, 'JWT_ISSUER') ?? ''})`);
@@ -180,7 +185,7 @@ function loadMappings(env: Env, deps: IdentityDeps, files: ReturnType<typeof fil
   const path = text(env, 'CCMP_MAPPINGS');
   if (path !== undefined) return parseMappings(files('CCMP_MAPPINGS', path), path);
   if (deps.mappings !== undefined) return checkMappings(deps.mappings, '(mappings given by the entry point)');
-  return defaultMappings(deps.domain);
+  return defaultMappings(deps.domain, deps.domains);
 }
 
 function ldapFromEnv(
@@ -204,12 +209,14 @@ function ldapFromEnv(
   if (bindDn !== undefined && (bindPassword === undefined || bindPassword === '')) {
     throw new Error('LDAP_BIND_DN needs LDAP_BIND_PASSWORD or LDAP_BIND_PASSWORD_FILE');
   }
-  if (bindDn === undefined && bindPassword !== undefined)
+  if (bindDn === undefined && bindPassword !== undefined) {
     throw new Error('LDAP_BIND_PASSWORD needs LDAP_BIND_DN');
+  }
   const caFile = text(env, 'LDAP_CA_FILE');
   const ca = caFile !== undefined ? files('LDAP_CA_FILE', caFile) : text(env, 'LDAP_CA');
-  if (ca !== undefined && !/^ldaps:/i.test(url))
+  if (ca !== undefined && !/^ldaps:/i.test(url)) {
     throw new Error('LDAP_CA_FILE applies to ldaps:// URLs only');
+  }
   if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {
     throw new Error('LDAP_CA_FILE must hold PEM certificates');
   }
@@ -280,8 +287,9 @@ function jwtKeyMaterial(
   const given = [secret, publicKey, publicKeyFile].filter((v) => v !== undefined).length;
   if (given > 1) throw new Error('set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_PUBLIC_KEY_FILE');
   if (secret !== undefined) return { setting: 'JWT_SECRET', material: { secret } };
-  if (publicKey !== undefined)
+  if (publicKey !== undefined) {
     return { setting: 'JWT_PUBLIC_KEY', material: { publicKey: publicKey.replace(/\\n/g, '\n') } };
+  }
   if (publicKeyFile !== undefined) {
     return {
       setting: 'JWT_PUBLIC_KEY_FILE',
@@ -316,8 +324,9 @@ function bearerFromEnv(env: Env, key: JwtKey, directory: Directory, realm: strin
 
 function nonEmptyList(env: Env, name: string): string[] {
   const values = list(env, name);
-  if (!values || values.length === 0)
+  if (!values || values.length === 0) {
     throw new Error(`${name} must be set for bearer (a comma-separated list is allowed)`);
+  }
   return values;
 }
 
@@ -339,8 +348,9 @@ function digestFromEnv(
   algorithms: DigestAlgorithm[],
 ): AuthScheme[] {
   const secret = text(env, 'DIGEST_NONCE_SECRET');
-  if (secret !== undefined && secret.length < 32)
+  if (secret !== undefined && secret.length < 32) {
     throw new Error('DIGEST_NONCE_SECRET must be at least 32 characters');
+  }
   return digestSchemes({
     directory,
     realm,
@@ -355,8 +365,9 @@ function digestFromEnv(
 function throttleFromEnv(env: Env): ThrottleOptions {
   const freeFailures = integer(env, 'AUTH_THROTTLE_FREE', 3, 0, 1_000);
   const lockoutFailures = integer(env, 'AUTH_THROTTLE_LOCKOUT', 10, 1, 10_000);
-  if (lockoutFailures <= freeFailures)
+  if (lockoutFailures <= freeFailures) {
     throw new Error('AUTH_THROTTLE_LOCKOUT must be greater than AUTH_THROTTLE_FREE');
+  }
   return {
     freeFailures,
     lockoutFailures,

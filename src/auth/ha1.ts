@@ -75,8 +75,9 @@ export function pickHa1(
 ): string | undefined {
   for (const v of values) {
     const parsed = parseHa1Value(v);
-    if (parsed?.algorithm === algorithm && (parsed.realm === undefined || parsed.realm === realm))
+    if (parsed?.algorithm === algorithm && (parsed.realm === undefined || parsed.realm === realm)) {
       return parsed.ha1;
+    }
   }
   return undefined;
 }

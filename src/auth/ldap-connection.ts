@@ -110,7 +110,10 @@ export class LdapConnections {
 
   private async send(client: Client, base: string, options: SearchOptions): Promise<SearchResult> {
     this.counters.searches++;
-    const result = await client.search(base, { timeLimit: Math.ceil(this.options.timeoutMs / 1000), ...options });
+    const result = await client.search(base, {
+      timeLimit: Math.ceil(this.options.timeoutMs / 1000),
+      ...options,
+    });
     this.recovered();
     return result;
   }

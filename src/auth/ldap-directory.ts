@@ -158,7 +158,8 @@ export function ldapDirectory(options: LdapDirectoryOptions): LdapDirectory {
       if (login === undefined) return undefined;
       return ldap.session(async (search) => {
         const entry = await findEntry(search, login, [ha1Attribute]);
-        const ha1 = entry && pickHa1(entry.attributes.get(ha1Attribute.toLowerCase()) ?? [], realm, algorithm);
+        const ha1 =
+          entry && pickHa1(entry.attributes.get(ha1Attribute.toLowerCase()) ?? [], realm, algorithm);
         if (!entry || ha1 === undefined) return undefined;
         const principal = principalOf(await withGroups(search, entry, login));
         return principal ? { ha1, principal } : undefined;
@@ -178,15 +179,17 @@ export function fill(template: string, values: Record<string, string>): string {
 
 function checkOptions(options: LdapDirectoryOptions, userFilter: string): void {
   if (!/^ldaps?:\/\/[^/]/i.test(options.url)) throw new Error('url must start with ldap:// or ldaps://');
-  if (options.ca !== undefined && !/^ldaps:/i.test(options.url))
+  if (options.ca !== undefined && !/^ldaps:/i.test(options.url)) {
     throw new Error('ca applies to ldaps:// URLs only');
+  }
   if (options.baseDn.trim() === '') throw new Error('baseDn must not be empty');
   if ((options.bindDn === undefined) !== (options.bindPassword === undefined)) {
     throw new Error('bindDn and bindPassword go together');
   }
   checkFilter(userFilter, 'userFilter', ['user']);
-  if (options.mappings.groupSearch)
+  if (options.mappings.groupSearch) {
     checkFilter(options.mappings.groupSearch.filter, 'groups.search.filter', ['dn', 'login']);
+  }
 }
 
 /** Throws when the template has none of the placeholders or is not a filter once filled. */

@@ -97,8 +97,9 @@ export function compileMappings(doc: MappingsDocument): IdentityMap {
       if (aor === undefined) return undefined;
       const id = userId ? renderTemplate(userId, lookup, encodeSipUser) : userIdFromSipUri(aor);
       const username = lookup(loginAttribute);
-      if (id === undefined || !/^xcon-userid:[^@\s]+@[^@\s]+$/i.test(id) || username === undefined)
+      if (id === undefined || !/^xcon-userid:[^@\s]+@[^@\s]+$/i.test(id) || username === undefined) {
         return undefined;
+      }
       const principal: Principal = {
         userId: id.toLowerCase(),
         username,

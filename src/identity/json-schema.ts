@@ -192,8 +192,9 @@ function checkObject(
 function resolve(root: SchemaNode, ref: string): SchemaNode {
   const m = /^#\/\$defs\/([^/]+)$/.exec(ref);
   const target = m?.[1] !== undefined ? root.$defs?.[m[1]] : undefined;
-  if (!target)
+  if (!target) {
     throw new Error(`JSON schema reference "${ref}" cannot be resolved (only #/$defs/<name> is supported)`);
+  }
   return target;
 }
 
@@ -234,8 +235,9 @@ function article(type: string): string {
 
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b))
+  if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
   if (isObject(a) && isObject(b)) {
     const keys = Object.keys(a);
     return (

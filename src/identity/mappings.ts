@@ -71,10 +71,11 @@ export function checkMappings(value: unknown, file: string): MappingsDocument {
 }
 
 /** The mappings used when none are configured: `uid` logins, `sip:{uid}@<domain>` addresses. */
-export function defaultMappings(domain: string): MappingsDocument {
+export function defaultMappings(domain: string, otherDomains: readonly string[] = []): MappingsDocument {
+  const domains = [...new Set([domain, ...otherDomains].map((d) => d.toLowerCase()))];
   return {
     name: 'default',
-    directory: { domains: [domain.toLowerCase()], loginAttribute: 'uid' },
+    directory: { domains, loginAttribute: 'uid' },
     identity: { sipUri: `sip:{uid}@${domain.toLowerCase()}`, displayName: ['{displayName}', '{cn}'] },
     groups: { memberOfAttribute: 'memberOf' },
     roles: [],

@@ -32,8 +32,9 @@ export function parseTemplate(source: string): Template {
   while (rest.length > 0) {
     const open = rest.indexOf('{');
     const stray = rest.indexOf('}');
-    if (stray !== -1 && (open === -1 || stray < open))
+    if (stray !== -1 && (open === -1 || stray < open)) {
       throw new TemplateError(`unmatched "}" in ${JSON.stringify(source)}`);
+    }
     if (open === -1) {
       parts.push({ literal: rest });
       break;
@@ -42,8 +43,9 @@ export function parseTemplate(source: string): Template {
     const close = rest.indexOf('}', open);
     if (close === -1) throw new TemplateError(`unclosed "{" in ${JSON.stringify(source)}`);
     const [name = '', ...filters] = rest.slice(open + 1, close).split('|');
-    if (!NAME.test(name))
+    if (!NAME.test(name)) {
       throw new TemplateError(`"{${name}}" does not name an attribute in ${JSON.stringify(source)}`);
+    }
     for (const f of filters) {
       if (!(FILTERS as readonly string[]).includes(f)) {
         throw new TemplateError(

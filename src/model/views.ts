@@ -38,21 +38,43 @@ function anonymityOf(user: XElement): string | undefined {
   return value === '' ? undefined : value;
 }
 
+/**
+ * Masks the users who asked for anonymity, in the document and in the sidebars it embeds by value
+ * (each a whole conference with its own users). A request made in either place counts in both,
+ * and a user keeps one alias throughout the view.
+ */
 function applyAnonymity(doc: XElement, domain: string): void {
+  const documents = [doc, ...sidebarsByValue(doc)];
+  const modes = new Map<string, string>();
+  for (const d of documents) {
+    for (const user of userElements(d)) {
+      const mode = anonymityOf(user);
+      if (!mode) continue;
+      const entity = normalizeId(attr(user, 'entity') ?? '');
+      if (modes.get(entity) !== 'hidden') modes.set(entity, mode);
+    }
+  }
+  if (modes.size === 0) return;
+  const aliases = new Map<string, string | null>();
+  let n = 0;
+  for (const [entity, mode] of modes) {
+    aliases.set(entity, mode === 'hidden' ? null : `xcon-userid:anonymous-${++n}@${domain}`);
+  }
+  for (const d of documents) maskUsers(d, aliases);
+}
+
+function sidebarsByValue(doc: XElement): XElement[] {
+  const list = child(doc, NS.info, 'sidebars-by-val');
+  if (!list) return [];
+  return list.children.filter((c): c is XElement => isElement(c) && c.ns === NS.info && c.name === 'entry');
+}
+
+function maskUsers(doc: XElement, aliases: ReadonlyMap<string, string | null>): void {
   const users = usersOf(doc);
   if (!users) return;
-  const renamed = new Map<string, string | null>();
-  let n = 0;
   for (const user of userElements(doc)) {
-    const mode = anonymityOf(user);
-    if (!mode) continue;
-    const entity = normalizeId(attr(user, 'entity') ?? '');
-    if (mode === 'hidden') {
-      renamed.set(entity, null);
-      continue;
-    }
-    const alias = `xcon-userid:anonymous-${++n}@${domain}`;
-    renamed.set(entity, alias);
+    const alias = aliases.get(normalizeId(attr(user, 'entity') ?? ''));
+    if (alias === undefined || alias === null) continue;
     setAttr(user, 'entity', alias);
     user.children = user.children.filter(
       (c) =>
@@ -66,19 +88,18 @@ function applyAnonymity(doc: XElement, domain: string): void {
       children: [{ ns: NS.info, name: 'entry', attrs: [], children: [{ ns: NS.info, name: 'uri', attrs: [], children: [ANONYMOUS_SIP] }] }],
     });
   }
-  if (renamed.size === 0) return;
-  users.children = users.children.filter(
-    (c) => !(isElement(c) && c.ns === NS.info && c.name === 'user' && renamed.get(normalizeId(attr(c, 'entity') ?? '')) === null),
-  );
+  users.children = users.children.filter((c) => {
+    if (!isElement(c) || c.ns !== NS.info || c.name !== 'user') return true;
+    return aliases.get(normalizeId(attr(c, 'entity') ?? '')) !== null;
+  });
   for (const listName of ['allowed-users-list', 'deny-users-list']) {
     const list = child(users, NS.xcon, listName);
     if (!list) continue;
     list.children = list.children.flatMap((c) => {
       if (!isElement(c) || c.name !== 'target') return [c];
-      const key = normalizeId(attr(c, 'uri') ?? '');
-      if (!renamed.has(key)) return [c];
-      const alias = renamed.get(key);
-      if (alias === null || alias === undefined) return [];
+      const alias = aliases.get(normalizeId(attr(c, 'uri') ?? ''));
+      if (alias === undefined) return [c];
+      if (alias === null) return [];
       setAttr(c, 'uri', alias);
       return [c];
     });

@@ -13,7 +13,7 @@ import type { CcmpResponse } from '../ccmp/encode.ts';
 import { randomId } from '../platform.ts';
 import type { StoredObject } from '../store/types.ts';
 import { NS } from '../xml/namespaces.ts';
-import { clone, el, isElement, walk, type XElement } from '../xml/tree.ts';
+import { attr, child, children, clone, el, isElement, path, text, walk, type XElement } from '../xml/tree.ts';
 import type { Ctx } from '../core/types.ts';
 import { DEFAULT_BLUEPRINT_ID } from '../model/blueprints.ts';
 import {
@@ -120,11 +120,15 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
   let clonedFrom: string;
   if (confObjID !== undefined) {
     const source = await load(ctx, confObjID, ['blueprint', 'conference']);
+    let sourceXml = source.document;
     if (source.kind === 'conference') {
-      if (actorOf(ctx, source) === 'none') throw new Unauthorized(`${ctx.userId} may not clone ${confObjID}`);
+      const actor = actorOf(ctx, source);
+      if (actor === 'none') throw new Unauthorized(`${ctx.userId} may not clone ${confObjID}`);
       checkPassword(ctx, source);
+      // The clone's owner sees all of it: start from what the requester may see of the source.
+      sourceXml = visibleDocument(source, actor);
     }
-    doc = parseDocument(source.document);
+    doc = parseDocument(sourceXml);
     // The parent as its document names it (XCON-URIs compare case-insensitively; keep the creator's case).
     const parentEntity = entityOf(doc) || source.uri;
     stripForClone(doc);
@@ -289,9 +293,41 @@ export function applyConferenceDelta(ctx: Ctx, info: XElement, doc: XElement): v
     throw new BadRequest(`the entity of the delta (${entity}) is not the confObjID (${confObjID})`);
   }
   const screened = screenDelta(doc, info);
+  reuseMediaLabels(doc, screened.delta);
   replacePlaceholders(screened.delta, autogenOptions(ctx), doc);
   applyDelta(doc, screened.delta);
   if (screened.password !== undefined) applyPassword(doc, screened.password);
+}
+
+/**
+ * Linphone sends the whole media list again on every update, labelled AUTO_GENERATE_n as on create.
+ * When a delta's media list has only placeholder labels and pairs one to one, by type, with the
+ * stored list, it restates that list: the placeholders take the stored labels instead of adding
+ * the same media a second time. Any other placeholder entry is a new medium.
+ */
+function reuseMediaLabels(doc: XElement, delta: XElement): void {
+  const media = [NS.info, 'available-media'] as const;
+  const given = path(delta, [NS.info, 'conference-description'], media);
+  const stored = path(doc, [NS.info, 'conference-description'], media);
+  if (!given || !stored) return;
+  const entries = children(given, NS.info, 'entry');
+  const free = children(stored, NS.info, 'entry');
+  if (entries.length === 0 || entries.length !== free.length) return;
+  const labels = new Map<string, string>();
+  for (const entry of entries) {
+    const token = attr(entry, 'label')?.trim() ?? '';
+    if (!/^AUTO_GENERATE_[0-9]+$/.test(token) || labels.has(token)) return;
+    const type = text(child(entry, NS.info, 'type'));
+    const index = free.findIndex((s) => text(child(s, NS.info, 'type')) === type);
+    const label = index === -1 ? undefined : attr(free[index] as XElement, 'label');
+    if (label === undefined) return;
+    free.splice(index, 1);
+    labels.set(token, label);
+  }
+  for (const node of walk(delta)) {
+    for (const a of node.attrs) a.value = labels.get(a.value.trim()) ?? a.value;
+    node.children = node.children.map((c) => (typeof c === 'string' ? (labels.get(c.trim()) ?? c) : c));
+  }
 }
 
 async function update(ctx: Ctx): Promise<CcmpResponse> {

@@ -163,7 +163,8 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
     if (ctx.request.info) {
       ({ doc, uri } = await suppliedDocument(ctx, ctx.request.info));
     } else {
-      doc = parseDocument(parent.document);
+      // The sidebar's owner sees all of it: clone what the requester may see of the parent.
+      doc = parseDocument(visibleDocument(parent, actor));
       stripForClone(doc);
       uri = newObjectUri(ctx);
       setEntity(doc, uri);

@@ -127,6 +127,14 @@ async function createUser(ctx: Ctx): Promise<CcmpResponse> {
   const info = ctx.request.info;
   const entity = info ? attr(info, 'entity')?.trim() : undefined;
   if (info && (entity === undefined || entity === '')) throw new BadRequest('userInfo needs an entity (an XCON-USERID or AUTO_GENERATE_n)');
+  if (entity !== undefined && hasPlaceholder(entity)) {
+    // Whoever joins (case 3 included), a placeholder must name an XCON-USERID of a domain served here.
+    const parsed = parseXconUserId(entity);
+    if (!parsed) throw new BadRequest(`userInfo entity "${entity}" is not an XCON-USERID`);
+    if (!ctx.deps.config.domains.has(parsed.host)) {
+      throw new InvalidDomain(`${entity}: domain "${parsed.host}" is not served by this conference server`);
+    }
+  }
   let joinSelf = entity === undefined || normalizeId(entity) === ctx.userId;
   // Case 3: no confUserID; the authenticated identity is this user's XCON-USERID (RFC 6503 §10.2).
   if (ctx.request.confUserID === undefined && entity !== undefined && hasPlaceholder(entity)) joinSelf = true;
@@ -154,11 +162,6 @@ async function createUser(ctx: Ctx): Promise<CcmpResponse> {
       if (ctx.principal.sipUri) facts.sipUri = ctx.principal.sipUri;
       if (ctx.principal.displayName) facts.displayName = ctx.principal.displayName;
     } else if (entity !== undefined && hasPlaceholder(entity)) {
-      const parsed = parseXconUserId(entity);
-      if (!parsed) throw new BadRequest(`userInfo entity "${entity}" is not an XCON-USERID`);
-      if (!ctx.deps.config.domains.has(parsed.host)) {
-        throw new InvalidDomain(`${entity}: domain "${parsed.host}" is not served by this conference server`);
-      }
       const contact = contactUri(info);
       const resolved = contact
         ? await resolveSignallingUri(ctx, contact)

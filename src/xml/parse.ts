@@ -40,15 +40,27 @@ const parser = new XMLParser({
 
 type RawNode = Record<string, unknown>;
 
+// Lone surrogates fall outside the ranges too: with the u flag they are matched as code points.
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
 /** Parses a document and returns its root element, namespaces resolved. Throws XmlError. */
 export function parseXml(xml: string, limits: ParseLimits = DEFAULT_LIMITS): XElement {
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
     throw new XmlError('DOCTYPE and entity declarations are not accepted');
   }
+  // The XML Char production (XML 1.0 §2.2); the validator below does not check it, and a control
+  // character or U+FFFE taken in would make every response that echoes it ill-formed.
+  const bad = NOT_XML_CHAR.exec(xml);
+  if (bad) {
+    const code = bad[0].codePointAt(0) ?? 0;
+    throw new XmlError(`U+${code.toString(16).toUpperCase().padStart(4, '0')} is not an XML character`);
+  }
   checkDepth(xml, limits.maxDepth);
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
-    throw new XmlError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
+    // The validator leaves the column out of some errors ("Start tag expected").
+    const col = (valid.err.col as number | undefined) === undefined ? '' : `, column ${valid.err.col}`;
+    throw new XmlError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}${col})`);
   }
   let raw: unknown;
   try {
@@ -58,7 +70,25 @@ export function parseXml(xml: string, limits: ParseLimits = DEFAULT_LIMITS): XEl
   }
   const roots = (raw as RawNode[]).filter((n) => elementName(n) !== undefined);
   if (roots.length !== 1 || !roots[0]) throw new XmlError('the document must have exactly one root element');
-  return convert(roots[0], new Map([['xml', NS.xml]]));
+  return convert(roots[0], { bindings: new Map([['xml', NS.xml]]) });
+}
+
+/**
+ * The namespace bindings in scope: each element that declares some adds a link to its parent's
+ * scope, so a declaration costs O(1) whatever is already in scope (copying the whole map per
+ * element was quadratic: a 1 MiB document could take minutes). Lookups walk at most maxDepth links.
+ */
+interface Scope {
+  readonly bindings: ReadonlyMap<string, string>;
+  readonly parent?: Scope;
+}
+
+function lookup(scope: Scope, prefix: string): string | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const ns = s.bindings.get(prefix);
+    if (ns !== undefined) return ns;
+  }
+  return undefined;
 }
 
 function elementName(node: RawNode): string | undefined {
@@ -66,21 +96,27 @@ function elementName(node: RawNode): string | undefined {
   return undefined;
 }
 
-function convert(node: RawNode, scope: ReadonlyMap<string, string>): XElement {
+function convert(node: RawNode, scope: Scope): XElement {
   const qname = elementName(node) as string;
   const rawAttrs = (node[':@'] ?? {}) as Record<string, string>;
   let local: Map<string, string> | undefined;
   for (const [key, value] of Object.entries(rawAttrs)) {
     if (key === 'xmlns' || key.startsWith('xmlns:')) {
-      local ??= new Map(scope);
-      local.set(key === 'xmlns' ? '' : key.slice(6), decodeEntities(value));
+      const prefix = key === 'xmlns' ? '' : key.slice(6);
+      const uri = decodeEntities(value);
+      checkDeclaration(prefix, uri);
+      local ??= new Map();
+      local.set(prefix, uri);
     }
   }
-  const inScope = local ?? scope;
+  const inScope: Scope = local ? { bindings: local, parent: scope } : scope;
+  checkQName(qname);
   const { ns, name } = resolve(qname, inScope, true);
   const attrs: XAttr[] = [];
+  const expandedNames = new Set<string>();
   for (const [key, value] of Object.entries(rawAttrs)) {
     if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
+    checkQName(key);
     const resolved = resolve(key, inScope, false);
     let decoded = decodeEntities(value);
     // xsi:type holds a QName: resolve it now, while the prefixes are in scope ("{uri}local").
@@ -88,6 +124,11 @@ function convert(node: RawNode, scope: ReadonlyMap<string, string>): XElement {
       const q = resolve(decoded.trim(), inScope, true);
       decoded = `{${q.ns}}${q.name}`;
     }
+    const expanded = `{${resolved.ns}}${resolved.name}`;
+    if (expandedNames.has(expanded)) {
+      throw new XmlError(`attribute ${expanded} is repeated under another prefix`);
+    }
+    expandedNames.add(expanded);
     attrs.push({ ns: resolved.ns, name: resolved.name, value: decoded });
   }
   const children: XNode[] = [];
@@ -112,11 +153,32 @@ function mergeText(nodes: XNode[]): XNode[] {
   return [nodes.join('')];
 }
 
-function resolve(qname: string, scope: ReadonlyMap<string, string>, isElement: boolean): { ns: string; name: string } {
+const XMLNS_URI = 'http://www.w3.org/2000/xmlns/';
+
+/** Namespaces in XML 1.0 §3: reserved prefixes and names are not rebound, and prefixes not undeclared. */
+function checkDeclaration(prefix: string, uri: string): void {
+  if (prefix === 'xmlns') throw new XmlError('the prefix xmlns must not be declared');
+  if (prefix === 'xml' ? uri !== NS.xml : uri === NS.xml) {
+    throw new XmlError(`only the prefix xml is bound to ${NS.xml}`);
+  }
+  if (uri === XMLNS_URI) throw new XmlError(`no prefix may be bound to ${XMLNS_URI}`);
+  if (prefix !== '' && uri === '') throw new XmlError(`the prefix ${prefix} cannot be undeclared`);
+}
+
+/** An element or attribute name has at most one colon, with a prefix and a local part around it. */
+function checkQName(qname: string): void {
   const colon = qname.indexOf(':');
-  if (colon === -1) return { ns: isElement ? (scope.get('') ?? '') : '', name: qname };
+  if (colon === -1) return;
+  if (colon === 0 || colon === qname.length - 1 || qname.includes(':', colon + 1)) {
+    throw new XmlError(`"${qname}" is not a qualified name`);
+  }
+}
+
+function resolve(qname: string, scope: Scope, isElement: boolean): { ns: string; name: string } {
+  const colon = qname.indexOf(':');
+  if (colon === -1) return { ns: isElement ? (lookup(scope, '') ?? '') : '', name: qname };
   const prefix = qname.slice(0, colon);
-  const ns = scope.get(prefix);
+  const ns = lookup(scope, prefix);
   if (ns === undefined) throw new XmlError(`namespace prefix "${prefix}" is not declared`);
   return { ns, name: qname.slice(colon + 1) };
 }

@@ -21,7 +21,9 @@ const files: Record<string, string> = {
   '/etc/ccmp/ha1.txt': `alice:sip.example.org:${createHash('md5').update('alice:sip.example.org:alice').digest('hex')}\n`,
 };
 
-function deps(extra: Partial<IdentityDeps> = {}): IdentityDeps & { logger: ReturnType<typeof memoryLogger> } {
+function deps(
+  extra: Partial<Omit<IdentityDeps, 'logger'>> = {},
+): IdentityDeps & { logger: ReturnType<typeof memoryLogger> } {
   return {
     domain: 'example.com',
     platform: webPlatform,

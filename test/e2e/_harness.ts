@@ -65,12 +65,14 @@ function escapeXml(value: string): string {
 }
 
 /** A request envelope with the RFC 6503 prefixes (ccmp, info, xcon) declared on the root. */
-export function envelope(spec: RequestSpec & { confUserID?: string | null }): string {
+export function envelope(spec: RequestSpec): string {
   let inner = '';
   if (spec.subject) {
     inner += '<subject>';
-    if (spec.subject.username !== undefined) inner += `<username>${escapeXml(spec.subject.username)}</username>`;
-    if (spec.subject.password !== undefined) inner += `<password>${escapeXml(spec.subject.password)}</password>`;
+    if (spec.subject.username !== undefined)
+      inner += `<username>${escapeXml(spec.subject.username)}</username>`;
+    if (spec.subject.password !== undefined)
+      inner += `<password>${escapeXml(spec.subject.password)}</password>`;
     inner += '</subject>';
   }
   if (spec.confUserID) inner += `<confUserID>${escapeXml(spec.confUserID)}</confUserID>`;
@@ -92,7 +94,11 @@ export function envelope(spec: RequestSpec & { confUserID?: string | null }): st
 }
 
 /** `<confInfo entity=...>` (or another conference-type payload) around the given content. */
-export function confInfo(content: string, entity = `xcon:AUTO_GENERATE_1@${DOMAIN}`, name = 'confInfo'): string {
+export function confInfo(
+  content: string,
+  entity = `xcon:AUTO_GENERATE_1@${DOMAIN}`,
+  name = 'confInfo',
+): string {
   return `<${name} entity="${entity}">${content}</${name}>`;
 }
 
@@ -231,7 +237,9 @@ export function readReply(xml: string, headers: Headers = new Headers()): Reply 
 /** Throws with the whole response when the code is not the expected one. */
 export function expectCode(reply: Reply, code: number): Reply {
   if (reply.code !== code) {
-    throw new Error(`expected response-code ${code}, got ${reply.code} (${reply.responseString ?? ''})\n${reply.xml}`);
+    throw new Error(
+      `expected response-code ${code}, got ${reply.code} (${reply.responseString ?? ''})\n${reply.xml}`,
+    );
   }
   return reply;
 }
@@ -245,7 +253,10 @@ export interface TestGateway {
   store: ConferenceStore;
   logger: ReturnType<typeof memoryLogger>;
   /** POSTs a body to /ccmp and returns the raw HTTP response. */
-  http(body: string, init?: { as?: string | null; headers?: Record<string, string>; method?: string }): Promise<Response>;
+  http(
+    body: string,
+    init?: { as?: string | null; headers?: Record<string, string>; method?: string },
+  ): Promise<Response>;
   /** POSTs a body as a user (HTTP Basic, password = login) and reads the CCMP response (HTTP 200 required). */
   send(as: string | null, body: string, headers?: Record<string, string>): Promise<Reply>;
   /** Builds a request (confUserID defaults to the sender's XCON-USERID) and sends it. */
@@ -272,7 +283,9 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   const store = options.store ?? memoryStore();
   const logger = memoryLogger();
   const domain = options.config?.domain ?? DOMAIN;
-  const { passwords: _passwords, mock: _mock, ...gatewayOptions } = options;
+  const gatewayOptions: TestGatewayOptions = { ...options };
+  delete gatewayOptions.passwords;
+  delete gatewayOptions.mock;
   const app = createGateway({
     directory: demoDirectory(domain),
     logger,
@@ -301,7 +314,8 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
       return readReply(xml, res.headers);
     },
     async ccmp(as, spec, headers) {
-      const confUserID = spec.confUserID === undefined ? (as ? idOf(loginOf(as), domain) : null) : spec.confUserID;
+      const confUserID =
+        spec.confUserID === undefined ? (as ? idOf(loginOf(as), domain) : null) : spec.confUserID;
       return gw.send(as, envelope({ ...spec, confUserID }), headers);
     },
     async createConference(as, content = {}) {
@@ -324,6 +338,13 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     },
   };
   return gw;
+}
+
+/** A copy of a connector without the sidebar capability (no createSidebar). */
+export function withoutSidebars(connector: Connector): Connector {
+  const copy: Connector = { ...connector, capabilities: { ...connector.capabilities, sidebars: false } };
+  delete copy.createSidebar;
+  return copy;
 }
 
 /** A directory from a table (passwords = logins), for users outside the demo directory. */

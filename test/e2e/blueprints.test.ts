@@ -78,7 +78,11 @@ describe('blueprintRequest', () => {
   it('retrieves a blueprint', async () => {
     const gw = testGateway();
     const reply = expectCode(
-      await gw.ccmp('bob', { type: 'blueprint', operation: 'retrieve', confObjID: 'xcon:AudioRoom@example.com' }),
+      await gw.ccmp('bob', {
+        type: 'blueprint',
+        operation: 'retrieve',
+        confObjID: 'xcon:AudioRoom@example.com',
+      }),
       200,
     );
     expect(reply.xsiType).toBe('ccmp-blueprint-response-message-type');
@@ -142,7 +146,11 @@ describe('blueprintRequest', () => {
     );
     expect(updated.version).toBe(2);
     const read = expectCode(
-      await gw.ccmp('bob', { type: 'blueprint', operation: 'retrieve', confObjID: 'xcon:TownHall@example.com' }),
+      await gw.ccmp('bob', {
+        type: 'blueprint',
+        operation: 'retrieve',
+        confObjID: 'xcon:TownHall@example.com',
+      }),
       200,
     );
     expect(text(read.payload('blueprintInfo'), 'info:conference-description/info:display-text')).toBe(
@@ -150,15 +158,34 @@ describe('blueprintRequest', () => {
     );
 
     const deleted = expectCode(
-      await gw.ccmp('alice', { type: 'blueprint', operation: 'delete', confObjID: 'xcon:TownHall@example.com' }),
+      await gw.ccmp('alice', {
+        type: 'blueprint',
+        operation: 'delete',
+        confObjID: 'xcon:TownHall@example.com',
+      }),
       200,
     );
     expect(deleted.confObjID).toBe('xcon:TownHall@example.com');
     expect(deleted.confUserID).toBe(ALICE);
     expectCode(
-      await gw.ccmp('bob', { type: 'blueprint', operation: 'retrieve', confObjID: 'xcon:TownHall@example.com' }),
+      await gw.ccmp('bob', {
+        type: 'blueprint',
+        operation: 'retrieve',
+        confObjID: 'xcon:TownHall@example.com',
+      }),
       404,
     );
+  });
+
+  it('answers 425 when the administrator deletes the system default blueprint', async () => {
+    const gw = testGateway();
+    const reply = await gw.ccmp('alice', {
+      type: 'blueprint',
+      operation: 'delete',
+      confObjID: 'xcon:default@example.com',
+    });
+    expectCode(reply, 425);
+    expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'create' }), 200);
   });
 
   it('refuses blueprint create, update and delete to other users with 403', async () => {
@@ -166,7 +193,11 @@ describe('blueprintRequest', () => {
     const attempts = [
       {
         operation: 'create' as const,
-        body: confInfo(description('<info:display-text>Mine</info:display-text>'), 'xcon:Mine@example.com', 'blueprintInfo'),
+        body: confInfo(
+          description('<info:display-text>Mine</info:display-text>'),
+          'xcon:Mine@example.com',
+          'blueprintInfo',
+        ),
       },
       {
         operation: 'update' as const,
@@ -185,10 +216,16 @@ describe('blueprintRequest', () => {
       expect(reply.operation).toBe(attempt.operation);
     }
     const read = expectCode(
-      await gw.ccmp('bob', { type: 'blueprint', operation: 'retrieve', confObjID: 'xcon:AudioRoom@example.com' }),
+      await gw.ccmp('bob', {
+        type: 'blueprint',
+        operation: 'retrieve',
+        confObjID: 'xcon:AudioRoom@example.com',
+      }),
       200,
     );
-    expect(text(read.payload('blueprintInfo'), 'info:conference-description/info:display-text')).toBe('AudioRoom');
+    expect(text(read.payload('blueprintInfo'), 'info:conference-description/info:display-text')).toBe(
+      'AudioRoom',
+    );
   });
 
   it('never puts passwords in blueprints, even when an update tries to add one', async () => {
@@ -210,7 +247,10 @@ describe('blueprintRequest', () => {
       200,
     );
     for (const uri of SYSTEM) {
-      const reply = expectCode(await gw.ccmp('alice', { type: 'blueprint', operation: 'retrieve', confObjID: uri }), 200);
+      const reply = expectCode(
+        await gw.ccmp('alice', { type: 'blueprint', operation: 'retrieve', confObjID: uri }),
+        200,
+      );
       expect(descendants(reply.payload('blueprintInfo'), 'xcon:conference-password')).toHaveLength(0);
       expect(reply.xml).not.toContain('8601');
     }

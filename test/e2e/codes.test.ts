@@ -1,7 +1,7 @@
 /** @module Every CCMP response code where it applies, and the HTTP binding around them. */
 import { describe, expect, it } from 'vitest';
 import mockConnector from '../../connectors/mock.ts';
-import { ConnectorError, type Connector, type ConnectorErrorKind } from '../../connectors/types.ts';
+import type { Connector, ConnectorErrorKind } from '../../connectors/types.ts';
 import { subjectScheme } from '../../src/auth/basic.ts';
 import { demoDirectory } from '../../src/auth/demo-directory.ts';
 import {
@@ -15,6 +15,7 @@ import {
   expectCode,
   targets,
   testGateway,
+  withoutSidebars,
 } from './_harness.ts';
 
 describe('400 Bad Request', () => {
@@ -24,7 +25,15 @@ describe('400 Bad Request', () => {
     expectCode(noUser, 400);
     expect(noUser.confUserID).toBe('');
     expect(noUser.xsiType).toBe('ccmp-conf-response-message-type');
-    expectCode(await gw.ccmp('bob', { type: 'user', operation: 'retrieve', confObjID: 'xcon:x@example.com', confUserID: null }), 400);
+    expectCode(
+      await gw.ccmp('bob', {
+        type: 'user',
+        operation: 'retrieve',
+        confObjID: 'xcon:x@example.com',
+        confUserID: null,
+      }),
+      400,
+    );
     expectCode(await gw.ccmp('bob', { type: 'users', confObjID: 'xcon:x@example.com' }), 400);
     const noBody = await gw.ccmp('bob', { type: 'conf', operation: 'create', noSpecialized: true });
     expectCode(noBody, 400);
@@ -37,8 +46,14 @@ describe('400 Bad Request', () => {
     const noType = await gw.send('bob', body.replace(/ xsi:type="[^"]*"/, ''));
     expectCode(noType, 400);
     expect(noType.xsiType).toBe('ccmp-conf-response-message-type');
-    expectCode(await gw.send('bob', body.replace('ccmp-conf-request-message-type', 'ccmp-party-request-message-type')), 400);
-    expectCode(await gw.send('bob', body.replace('<operation>create</operation>', '<operation>launch</operation>')), 400);
+    expectCode(
+      await gw.send('bob', body.replace('ccmp-conf-request-message-type', 'ccmp-party-request-message-type')),
+      400,
+    );
+    expectCode(
+      await gw.send('bob', body.replace('<operation>create</operation>', '<operation>launch</operation>')),
+      400,
+    );
     // xsi:type and the specialized element disagree.
     expectCode(await gw.send('bob', body.replace(/ccmp:confRequest/g, 'ccmp:userRequest')), 400);
   });
@@ -75,7 +90,10 @@ describe('authorization codes', () => {
     const gw = testGateway();
     const uri = await gw.createConference('bob', { confInfo: confInfo(targets([[CAROL]])) });
     expectCode(await gw.ccmp('bob', { type: 'users', operation: 'delete', confObjID: uri }), 403);
-    expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: 'xcon:gone@example.com' }), 404);
+    expectCode(
+      await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: 'xcon:gone@example.com' }),
+      404,
+    );
     const conflict = await gw.ccmp(
       'bob',
       {
@@ -114,8 +132,9 @@ describe('authorization codes', () => {
         operation: 'update',
         confObjID: uri,
         body: confInfo(
-          description('<info:available-media><info:entry label="AUTO_GENERATE_1"><info:type>audio</info:type></info:entry></info:available-media>') +
-            '<info:users><info:user entity="xcon-userid:AUTO_GENERATE_2@other.org"/></info:users>',
+          description(
+            '<info:available-media><info:entry label="AUTO_GENERATE_1"><info:type>audio</info:type></info:entry></info:available-media>',
+          ) + '<info:users><info:user entity="xcon-userid:AUTO_GENERATE_2@other.org"/></info:users>',
           uri,
         ),
       }),
@@ -128,9 +147,17 @@ describe('authorization codes', () => {
     const missing = await gw.ccmp(null, { type: 'confs', confUserID: BOB });
     expectCode(missing, 424);
     expect(missing.confUserID).toBe(BOB);
-    const wrong = await gw.ccmp(null, { type: 'confs', confUserID: BOB, subject: { username: 'bob', password: 'nope' } });
+    const wrong = await gw.ccmp(null, {
+      type: 'confs',
+      confUserID: BOB,
+      subject: { username: 'bob', password: 'nope' },
+    });
     expectCode(wrong, 424);
-    const right = await gw.ccmp(null, { type: 'confs', confUserID: BOB, subject: { username: 'bob', password: 'bob' } });
+    const right = await gw.ccmp(null, {
+      type: 'confs',
+      confUserID: BOB,
+      subject: { username: 'bob', password: 'bob' },
+    });
     expectCode(right, 200);
     // With only <subject>, there is no HTTP challenge: the answer is a CCMP message.
     const res = await gw.http(envelope({ type: 'options', confUserID: ALICE }));
@@ -158,7 +185,8 @@ describe('backend failures', () => {
     const broken: Connector = {
       ...mockConnector(),
       name: 'broken',
-      createConference: () => Promise.reject(new TypeError(`cannot read properties of undefined (${secret})`)),
+      createConference: () =>
+        Promise.reject(new TypeError(`cannot read properties of undefined (${secret})`)),
     };
     const gw = testGateway({ connectors: [broken] });
     const reply = await gw.ccmp('bob', { type: 'conf', operation: 'create' });
@@ -188,13 +216,10 @@ describe('backend failures', () => {
       expectCode(reply, code);
       expect(reply.responseString).toContain('conferencing backend "mock"');
     }
-    expect(new ConnectorError('mock', 'timeout', 'x').kind).toBe('timeout');
   });
 
   it('501: sidebars on a backend without createSidebar, and an unknown extension', async () => {
-    const { createSidebar: _absent, ...rest } = mockConnector();
-    const noSidebars: Connector = { ...rest, capabilities: { ...rest.capabilities, sidebars: false } };
-    const gw = testGateway({ connectors: [noSidebars] });
+    const gw = testGateway({ connectors: [withoutSidebars(mockConnector())] });
     const uri = await gw.createConference('bob');
     for (const type of ['sidebarByVal', 'sidebarByRef'] as const) {
       const reply = await gw.ccmp('bob', { type, operation: 'create', confObjID: uri });
@@ -203,9 +228,34 @@ describe('backend failures', () => {
       expect(reply.responseString).toContain('sidebars');
     }
     expectCode(
-      await gw.ccmp('bob', { type: 'extended', operation: 'retrieve', body: '<extensionName>unknown</extensionName>' }),
+      await gw.ccmp('bob', {
+        type: 'extended',
+        operation: 'retrieve',
+        body: '<extensionName>unknown</extensionName>',
+      }),
       501,
     );
+  });
+
+  it('501: muting on a backend without setParticipantMedia', async () => {
+    const noMedia: Connector = { ...mockConnector(), capabilities: { ...mockConnector().capabilities } };
+    delete noMedia.setParticipantMedia;
+    const gw = testGateway({ connectors: [noMedia] });
+    const uri = await gw.createConference('bob', { confInfo: confInfo(targets([[CAROL]])) });
+    const reply = await gw.ccmp('bob', {
+      type: 'user',
+      operation: 'update',
+      confObjID: uri,
+      body:
+        `<userInfo entity="${CAROL}"><info:endpoint entity="sip:carol@example.com"><info:media id="1">` +
+        '<info:status>recvonly</info:status></info:media></info:endpoint></userInfo>',
+    });
+    expectCode(reply, 501);
+    const read = expectCode(
+      await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
+    expect(read.version).toBe(1);
   });
 
   it('510: the backend takes longer than backendTimeoutMs', async () => {
@@ -238,9 +288,12 @@ describe('backend failures', () => {
 describe('HTTP binding', () => {
   it('answers every CCMP result with HTTP 200, errors included', async () => {
     const gw = testGateway();
-    const res = await gw.http(envelope({ type: 'conf', confUserID: BOB, operation: 'retrieve', confObjID: 'xcon:x@example.com' }), {
-      as: 'bob',
-    });
+    const res = await gw.http(
+      envelope({ type: 'conf', confUserID: BOB, operation: 'retrieve', confObjID: 'xcon:x@example.com' }),
+      {
+        as: 'bob',
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
   });
@@ -257,7 +310,9 @@ describe('HTTP binding', () => {
     });
     expect(badPassword.status).toBe(401);
     expect((await gw.http('not xml at all', { as: 'bob' })).status).toBe(400);
-    expect((await gw.http('<a/>', { as: 'bob', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect((await gw.http('<a/>', { as: 'bob', headers: { 'content-type': 'text/plain' } })).status).toBe(
+      415,
+    );
     expect((await gw.app.request('/ccmp', { method: 'GET' })).status).toBe(405);
   });
 });

@@ -65,7 +65,10 @@ describe('confRequest/create', () => {
     const parent = await gw.createConference('bob', {
       confInfo: confInfo(description('<info:subject>Weekly</info:subject>') + targets([[CAROL]])),
     });
-    const reply = expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'create', confObjID: parent }), 200);
+    const reply = expectCode(
+      await gw.ccmp('bob', { type: 'conf', operation: 'create', confObjID: parent }),
+      200,
+    );
     expect(reply.confObjID).not.toBe(parent);
     expect(reply.version).toBe(1);
     const info = reply.payload('confInfo');
@@ -73,7 +76,9 @@ describe('confRequest/create', () => {
     expect(text(info, 'info:conference-description/info:subject')).toBe('Weekly');
     // The clone has its own join URI, not the parent's.
     const parentDoc = await gw.stored(parent);
-    expect(text(info, 'info:conference-description/info:conf-uris/info:entry/info:uri')).not.toBe(parentDoc.joinUri);
+    expect(text(info, 'info:conference-description/info:conf-uris/info:entry/info:uri')).not.toBe(
+      parentDoc.joinUri,
+    );
     // Somebody who may not read the conference may not clone it either.
     const carolClone = await gw.ccmp('carol', { type: 'conf', operation: 'create', confObjID: parent });
     expectCode(carolClone, 200);
@@ -123,7 +128,10 @@ describe('confRequest/create', () => {
     for (const label of labels) expect(label).toMatch(/^[0-9]+$/);
     expect(new Set(labels).size).toBe(2);
     // The same placeholder got the same value everywhere in the document.
-    const floorLabel = text(info, 'xcon:floor-information/xcon:conference-floor-policy/xcon:floor/xcon:media-label');
+    const floorLabel = text(
+      info,
+      'xcon:floor-information/xcon:conference-floor-policy/xcon:floor/xcon:media-label',
+    );
     expect(floorLabel).toBe(labels[0]);
     const floorId = attr(one(info, 'xcon:floor-information/xcon:conference-floor-policy/xcon:floor'), 'id');
     expect(floorId).toMatch(/^[0-9]+$/);
@@ -141,6 +149,20 @@ describe('confRequest/create', () => {
     expectCode(reply, 427);
     expect(reply.operation).toBe('create');
     expect(reply.confObjID).toBeUndefined();
+  });
+
+  it('keeps an entity the client chose in its domain; 409 when it exists, 427 in a foreign domain', async () => {
+    const gw = testGateway();
+    const create = (entity: string) =>
+      gw.ccmp('bob', {
+        type: 'conf',
+        operation: 'create',
+        body: confInfo(description('<info:subject>Named</info:subject>'), entity),
+      });
+    const named = expectCode(await create('xcon:TeamRoom@example.com'), 200);
+    expect(named.confObjID).toBe('xcon:TeamRoom@example.com');
+    expectCode(await create('xcon:teamroom@example.com'), 409);
+    expectCode(await create('xcon:TeamRoom@other.org'), 427);
   });
 
   it('answers 400 for confInfo together with confObjID, and for a placeholder outside a value', async () => {
@@ -173,7 +195,10 @@ describe('confRequest/retrieve', () => {
       confInfo: confInfo(description('<info:subject>Retro</info:subject>') + targets([[CAROL]])),
     });
     for (const who of ['bob', 'carol', 'alice']) {
-      const reply = expectCode(await gw.ccmp(who, { type: 'conf', operation: 'retrieve', confObjID: uri }), 200);
+      const reply = expectCode(
+        await gw.ccmp(who, { type: 'conf', operation: 'retrieve', confObjID: uri }),
+        200,
+      );
       expect(reply.operation).toBe('retrieve');
       expect(reply.confObjID).toBe(uri);
       expect(reply.version).toBe(1);
@@ -265,9 +290,34 @@ describe('confRequest/update', () => {
     expect(text(doc.payload('confInfo'), 'info:conference-description/info:subject')).toBe('Third');
   });
 
+  it('adds a medium named by a placeholder label, and keeps the others', async () => {
+    const { update, retrieve } = await setUp();
+    const reply = expectCode(
+      await update(
+        'bob',
+        description(
+          '<info:available-media><info:entry label="AUTO_GENERATE_1"><info:display-text>second audio</info:display-text>' +
+            '<info:type>audio</info:type><info:status>sendrecv</info:status></info:entry></info:available-media>',
+        ),
+      ),
+      200,
+    );
+    expect(reply.xml).not.toContain('AUTO_GENERATE');
+    const media = all(
+      (await retrieve()).payload('confInfo'),
+      'info:conference-description/info:available-media/info:entry',
+    );
+    expect(media.map((m) => text(m, 'info:type'))).toEqual(['audio', 'video', 'text', 'audio']);
+    expect(new Set(media.map((m) => attr(m, 'label'))).size).toBe(4);
+  });
+
   it('answers 400 when the delta names another entity, and changes nothing', async () => {
     const { update, retrieve } = await setUp();
-    const reply = await update('bob', description('<info:subject>Other</info:subject>'), 'xcon:other@example.com');
+    const reply = await update(
+      'bob',
+      description('<info:subject>Other</info:subject>'),
+      'xcon:other@example.com',
+    );
     expectCode(reply, 400);
     const doc = await retrieve();
     expect(doc.version).toBe(1);
@@ -276,7 +326,10 @@ describe('confRequest/update', () => {
 
   it('answers 426 when the delta changes xcon:cloning-parent', async () => {
     const { update, retrieve } = await setUp();
-    const reply = await update('bob', description('<xcon:cloning-parent>xcon:AudioRoom@example.com</xcon:cloning-parent>'));
+    const reply = await update(
+      'bob',
+      description('<xcon:cloning-parent>xcon:AudioRoom@example.com</xcon:cloning-parent>'),
+    );
     expectCode(reply, 426);
     expect((await retrieve()).version).toBe(1);
   });
@@ -309,7 +362,9 @@ describe('confRequest/update', () => {
     expect(stale.version).toBe(2);
     expect(stale.headers.get('etag')).toBe('"2"');
     const fresh = expectCode(
-      await update('bob', description('<info:subject>Fresh</info:subject>'), undefined, { 'if-match': '"2"' }),
+      await update('bob', description('<info:subject>Fresh</info:subject>'), undefined, {
+        'if-match': '"2"',
+      }),
       200,
     );
     expect(fresh.version).toBe(3);
@@ -339,7 +394,10 @@ describe('confRequest/delete', () => {
     const uri = await gw.createConference('bob');
     const backendId = (await gw.stored(uri)).backendId!;
     expect(gw.mock.conferences.has(backendId)).toBe(true);
-    const reply = expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'delete', confObjID: uri }), 200);
+    const reply = expectCode(
+      await gw.ccmp('bob', { type: 'conf', operation: 'delete', confObjID: uri }),
+      200,
+    );
     expect(reply.operation).toBe('delete');
     expect(reply.confObjID).toBe(uri);
     expect(reply.version).toBeUndefined();
@@ -371,11 +429,14 @@ describe('confRequest/delete', () => {
     expectCode(await gw.ccmp('carol', { type: 'conf', operation: 'delete', confObjID: uri }), 401);
     const other = await gw.createConference('bob');
     expectCode(await gw.ccmp('carol', { type: 'conf', operation: 'delete', confObjID: other }), 401);
-    const byAdmin = expectCode(await gw.ccmp('alice', { type: 'conf', operation: 'delete', confObjID: uri }), 200);
+    const byAdmin = expectCode(
+      await gw.ccmp('alice', { type: 'conf', operation: 'delete', confObjID: uri }),
+      200,
+    );
     expect(byAdmin.confUserID).toBe(ALICE);
   });
 
-  it('leaves no stale password or users in the retrieve of a deleted and re-created conference', async () => {
+  it('drops a deleted conference from the lists of its invitees', async () => {
     const gw = testGateway();
     const uri = await gw.createConference('bob', { confInfo: confInfo(targets([[CAROL]])) });
     expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'delete', confObjID: uri }), 200);

@@ -82,7 +82,10 @@ describe('RFC 6503 §6 examples, replayed in order', () => {
 
     const updated = await send('s6.4-conf-update-request.xml', ids);
     matches(updated, 'rfc6503/s6.4-conf-update-response.xml');
-    const afterUpdate = expectCode(await gw.ccmp('alice', { type: 'conf', operation: 'retrieve', confObjID: conf }), 200);
+    const afterUpdate = expectCode(
+      await gw.ccmp('alice', { type: 'conf', operation: 'retrieve', confObjID: conf }),
+      200,
+    );
     expect(text(afterUpdate.payload('confInfo'), 'info:conference-description/info:display-text')).toBe(
       "Alice's conference",
     );
@@ -99,16 +102,21 @@ describe('RFC 6503 §6 examples, replayed in order', () => {
     matches(third, 'rfc6503/s6.7-user-create-thirdparty-response.xml');
     expect(attr(third.payload('userInfo'), 'entity')?.toLowerCase()).toBe('xcon-userid:ciccio@example.com');
 
-    const final = expectCode(await gw.ccmp('alice', { type: 'conf', operation: 'retrieve', confObjID: conf }), 200);
+    const final = expectCode(
+      await gw.ccmp('alice', { type: 'conf', operation: 'retrieve', confObjID: conf }),
+      200,
+    );
     expect(final.version).toBe(5);
     const finalUsers = final.payload('confInfo');
-    const targetUris = all(finalUsers, 'info:users/xcon:allowed-users-list/xcon:target').map((t) => attr(t, 'uri'));
+    const targetUris = all(finalUsers, 'info:users/xcon:allowed-users-list/xcon:target').map((t) =>
+      attr(t, 'uri'),
+    );
     const entities = all(finalUsers, 'info:users/info:user').map((u) => attr(u, 'entity'));
     // Every invitee of §6.5 got an XCON-USERID and a <user>, "dial out" became dial-out.
     for (const uri of targetUris) expect(entities).toContain(uri);
-    expect(all(finalUsers, 'info:users/xcon:allowed-users-list/xcon:target').map((t) => attr(t, 'method'))).toContain(
-      'dial-out',
-    );
+    expect(
+      all(finalUsers, 'info:users/xcon:allowed-users-list/xcon:target').map((t) => attr(t, 'method')),
+    ).toContain('dial-out');
     expect(entities).toContain('xcon-userid:carol@example.com');
 
     const options = await send('s6.8-options-request.xml');
@@ -159,8 +167,12 @@ describe('RFC 6504 examples (namespace urn:ietf:params:xml:ns:xcon:ccmp)', () =>
     matches(direct, 'rfc6504/s5.3-conf-create-confinfo-response.xml');
     const registered = direct.confObjID!;
     const doc = direct.payload('confInfo');
-    expect(text(doc, 'info:conference-description/info:display-text')).toBe('Dial-out conference initiated by Alice');
-    expect(attr(one(doc, 'info:conference-description/info:available-media/info:entry'), 'label')).toMatch(/^[0-9]+$/);
+    expect(text(doc, 'info:conference-description/info:display-text')).toBe(
+      'Dial-out conference initiated by Alice',
+    );
+    expect(attr(one(doc, 'info:conference-description/info:available-media/info:entry'), 'label')).toMatch(
+      /^[0-9]+$/,
+    );
     // The values wrapped in line breaks (D2) are trimmed; the iCalendar text loses the markup's
     // indentation (an indented line would be a folded one) and keeps CRLF line ends.
     const time = one(doc, 'info:conference-description/xcon:conference-time/xcon:entry');
@@ -184,7 +196,9 @@ describe('RFC 6504 examples (namespace urn:ietf:params:xml:ns:xcon:ccmp)', () =>
       ['xcon:6845432@example.com', registered],
     ]);
     matches(cloned, 'rfc6504/s5.4-conf-create-clone-conf-response.xml');
-    expect(text(cloned.payload('confInfo'), 'info:conference-description/xcon:cloning-parent')).toBe(registered);
+    expect(text(cloned.payload('confInfo'), 'info:conference-description/xcon:cloning-parent')).toBe(
+      registered,
+    );
   });
 
   it('participant flows (§6.1–§6.5, §8.1, §8.2)', async () => {
@@ -235,13 +249,22 @@ describe('RFC 6504 examples (namespace urn:ietf:params:xml:ns:xcon:ccmp)', () =>
       200,
     ).confObjID!;
     expectCode(
-      await gw.ccmp('alice', { type: 'user', operation: 'create', confObjID: video, body: `<userInfo entity="${BOB}"/>` }),
+      await gw.ccmp('alice', {
+        type: 'user',
+        operation: 'create',
+        confObjID: video,
+        body: `<userInfo entity="${BOB}"/>`,
+      }),
       200,
     );
-    const removed = await replay(gw, 'alice', 's8.1-user-delete-request.xml', [['xcon:8977794@example.com', video]]);
+    const removed = await replay(gw, 'alice', 's8.1-user-delete-request.xml', [
+      ['xcon:8977794@example.com', video],
+    ]);
     matches(removed, 'rfc6504/s8.1-user-delete-response.xml');
     expect(removed.version).toBe(3);
-    const deleted = await replay(gw, 'alice', 's8.2-conf-delete-request.xml', [['xcon:8977794@example.com', video]]);
+    const deleted = await replay(gw, 'alice', 's8.2-conf-delete-request.xml', [
+      ['xcon:8977794@example.com', video],
+    ]);
     matches(deleted, 'rfc6504/s8.2-conf-delete-response.xml');
     expect(deleted.confObjID).toBe(video);
   });
@@ -254,12 +277,16 @@ describe('RFC 6504 examples (namespace urn:ietf:params:xml:ns:xcon:ccmp)', () =>
     const internal = await replay(gw, 'alice', 's7.1-sidebarbyval-create-request.xml', ids);
     matches(internal, 'rfc6504/s7.1-sidebarbyval-create-response.xml');
     const byVal = internal.confObjID!;
-    expect(text(internal.payload('sidebarByValInfo'), 'info:conference-description/xcon:sidebar-parent')).toBe(main);
+    expect(
+      text(internal.payload('sidebarByValInfo'), 'info:conference-description/xcon:sidebar-parent'),
+    ).toBe(main);
     const changed = await replay(gw, 'alice', 's7.1-sidebarbyval-update-request.xml', [
       ['xcon:8974545@example.com', byVal],
     ]);
     matches(changed, 'rfc6504/s7.1-sidebarbyval-update-response.xml');
-    const bob = await replay(gw, 'bob', 's7.1-user-update-request.xml', [['xcon:8974545@example.com', byVal]]);
+    const bob = await replay(gw, 'bob', 's7.1-user-update-request.xml', [
+      ['xcon:8974545@example.com', byVal],
+    ]);
     matches(bob, 'rfc6504/s7.1-user-update-response.xml');
 
     const external = await replay(gw, 'alice', 's7.2-sidebarbyref-create-request.xml', ids);
@@ -273,7 +300,9 @@ describe('RFC 6504 examples (namespace urn:ietf:params:xml:ns:xcon:ccmp)', () =>
       await gw.ccmp('alice', { type: 'sidebarByRef', operation: 'retrieve', confObjID: byRef }),
       200,
     );
-    const entities = all(refDoc.payload('sidebarByRefInfo'), 'info:users/info:user').map((u) => attr(u, 'entity'));
+    const entities = all(refDoc.payload('sidebarByRefInfo'), 'info:users/info:user').map((u) =>
+      attr(u, 'entity'),
+    );
     expect(entities).toContain('xcon-userid:fred@example.com');
 
     const chat = await replay(gw, 'alice', 's7.3-sidebarbyval-create-request.xml', ids);
@@ -292,7 +321,10 @@ describe('RFC 6504 examples (namespace urn:ietf:params:xml:ns:xcon:ccmp)', () =>
     ]);
     matches(coached, 'rfc6504/s7.4-sidebarbyref-update-response.xml');
 
-    const parent = expectCode(await gw.ccmp('alice', { type: 'conf', operation: 'retrieve', confObjID: main }), 200);
+    const parent = expectCode(
+      await gw.ccmp('alice', { type: 'conf', operation: 'retrieve', confObjID: main }),
+      200,
+    );
     expect(all(parent.payload('confInfo'), 'info:sidebars-by-val/info:entry')).toHaveLength(2);
     expect(all(parent.payload('confInfo'), 'info:sidebars-by-ref/info:entry')).toHaveLength(1);
     const list = expectCode(await gw.ccmp('bob', { type: 'sidebarsByVal', confObjID: main }), 200);

@@ -69,8 +69,10 @@ function checkDocument(reply: Reply): Element {
   // The xcon-conference-info namespace is bound to the prefix xcon, and to no other prefix.
   expect(reply.xml).toContain(`xmlns:xcon="${NS.xcon}"`);
   expect(reply.xml.match(new RegExp(`xmlns:[\\w-]+="${NS.xcon}"`, 'g'))).toHaveLength(1);
-  for (const node of descendants(info, 'xcon:conference-time')) expect(node.nodeName).toBe('xcon:conference-time');
-  for (const node of descendants(info, 'xcon:allowed-users-list')) expect(node.nodeName).toBe('xcon:allowed-users-list');
+  for (const node of descendants(info, 'xcon:conference-time'))
+    expect(node.nodeName).toBe('xcon:conference-time');
+  for (const node of descendants(info, 'xcon:allowed-users-list'))
+    expect(node.nodeName).toBe('xcon:allowed-users-list');
   // Exactly one conf-uris entry, a SIP URI.
   const uris = all(info, 'info:conference-description/info:conf-uris/info:entry');
   expect(uris).toHaveLength(1);
@@ -78,12 +80,15 @@ function checkDocument(reply: Reply): Element {
   // A status on every available-media entry.
   const media = all(info, 'info:conference-description/info:available-media/info:entry');
   expect(media.length).toBeGreaterThan(0);
-  for (const entry of media) expect(text(entry, 'info:status')).toMatch(/^(sendrecv|sendonly|recvonly|inactive)$/);
+  for (const entry of media)
+    expect(text(entry, 'info:status')).toMatch(/^(sendrecv|sendonly|recvonly|inactive)$/);
   // Every target is exactly the entity of a user with a SIP URI in associated-aors.
   const users = all(info, 'info:users/info:user');
   const withSip = new Set(
     users
-      .filter((u) => all(u, 'info:associated-aors/info:entry/info:uri').some((e) => /^sips?:/.test(text(e) ?? '')))
+      .filter((u) =>
+        all(u, 'info:associated-aors/info:entry/info:uri').some((e) => /^sips?:/.test(text(e) ?? '')),
+      )
       .map((u) => attr(u, 'entity')),
   );
   const targets = all(info, 'info:users/xcon:allowed-users-list/xcon:target');
@@ -91,7 +96,9 @@ function checkDocument(reply: Reply): Element {
   for (const t of targets) expect(withSip).toContain(attr(t, 'uri'));
   for (const u of users) expect(attr(u, 'entity')).toBeTruthy();
   // The organizer is marked, and is the creator.
-  const organizers = users.filter((u) => all(u, 'info:roles/info:entry').some((e) => text(e) === 'organizer'));
+  const organizers = users.filter((u) =>
+    all(u, 'info:roles/info:entry').some((e) => text(e) === 'organizer'),
+  );
   expect(organizers.map((u) => attr(u, 'entity'))).toEqual([MARIE]);
   return info!;
 }

@@ -1,6 +1,18 @@
 /** @module optionsRequest end to end: the operations each message supports, and registered extensions. */
 import { describe, expect, it } from 'vitest';
-import { ALICE, BOB, all, expectCode, one, summaryExtension, testGateway, text, type Reply } from './_harness.ts';
+import mockConnector from '../../connectors/mock.ts';
+import {
+  ALICE,
+  BOB,
+  all,
+  expectCode,
+  one,
+  summaryExtension,
+  testGateway,
+  text,
+  type Reply,
+  withoutSidebars,
+} from './_harness.ts';
 
 function operationsOf(reply: Reply): Map<string, string[]> {
   const list = one(reply.payload('options'), 'standard-message-list');
@@ -68,10 +80,7 @@ describe('optionsRequest', () => {
   });
 
   it('leaves out sidebar create when the backend cannot create sidebars', async () => {
-    const gw = testGateway();
-    const { createSidebar: _omitted, ...rest } = gw.mock;
-    const noSidebars = { ...rest, capabilities: { ...gw.mock.capabilities, sidebars: false } };
-    const limited = testGateway({ connectors: [noSidebars] });
+    const limited = testGateway({ connectors: [withoutSidebars(mockConnector())] });
     const ops = operationsOf(expectCode(await limited.ccmp('bob', { type: 'options' }), 200));
     expect(ops.get('sidebarByValRequest')).toEqual(['retrieve', 'update', 'delete']);
     expect(ops.get('sidebarByRefRequest')).toEqual(['retrieve', 'update', 'delete']);

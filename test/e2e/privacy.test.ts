@@ -23,7 +23,9 @@ const withPassword = (pw: string) =>
 async function protectedConference() {
   const gw = testGateway();
   const uri = await gw.createConference('bob', {
-    confInfo: confInfo(description('<info:subject>Secret</info:subject>' + withPassword(PASSWORD)) + targets([[CAROL]])),
+    confInfo: confInfo(
+      description('<info:subject>Secret</info:subject>' + withPassword(PASSWORD)) + targets([[CAROL]]),
+    ),
   });
   return { gw, uri };
 }
@@ -48,7 +50,12 @@ describe('conference-password', () => {
     expectCode(wrong, 422);
     expect(wrong.payload('confInfo')).toBeUndefined();
     const right = expectCode(
-      await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri, conferencePassword: PASSWORD }),
+      await gw.ccmp('carol', {
+        type: 'conf',
+        operation: 'retrieve',
+        confObjID: uri,
+        conferencePassword: PASSWORD,
+      }),
       200,
     );
     expect(text(right.payload('confInfo'), 'info:conference-description/info:subject')).toBe('Secret');
@@ -60,7 +67,12 @@ describe('conference-password', () => {
     expectCode(join, 423);
     expect(join.version).toBeUndefined();
     const joined = expectCode(
-      await gw.ccmp('carol', { type: 'user', operation: 'create', confObjID: uri, conferencePassword: PASSWORD }),
+      await gw.ccmp('carol', {
+        type: 'user',
+        operation: 'create',
+        confObjID: uri,
+        conferencePassword: PASSWORD,
+      }),
       200,
     );
     expect(joined.version).toBe(2);
@@ -77,7 +89,12 @@ describe('conference-password', () => {
     expectCode(await gw.ccmp('bob', { type: 'sidebarsByVal', confObjID: uri }), 423);
     expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'delete', confObjID: uri }), 423);
     expectCode(
-      await gw.ccmp('bob', { type: 'conf', operation: 'delete', confObjID: uri, conferencePassword: PASSWORD }),
+      await gw.ccmp('bob', {
+        type: 'conf',
+        operation: 'delete',
+        confObjID: uri,
+        conferencePassword: PASSWORD,
+      }),
       200,
     );
   });
@@ -86,7 +103,12 @@ describe('conference-password', () => {
     const { gw, uri } = await protectedConference();
     for (let i = 0; i < 5; i++) {
       expectCode(
-        await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri, conferencePassword: `x${i}` }),
+        await gw.ccmp('carol', {
+          type: 'conf',
+          operation: 'retrieve',
+          confObjID: uri,
+          conferencePassword: `x${i}`,
+        }),
         422,
       );
     }
@@ -105,18 +127,30 @@ describe('conference-password', () => {
   it('shows the password to the moderator and hides it from participants', async () => {
     const { gw, uri } = await protectedConference();
     const moderator = expectCode(
-      await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: uri, conferencePassword: PASSWORD }),
+      await gw.ccmp('bob', {
+        type: 'conf',
+        operation: 'retrieve',
+        confObjID: uri,
+        conferencePassword: PASSWORD,
+      }),
       200,
     );
     expect(passwords(moderator)).toEqual([PASSWORD]);
     const participant = expectCode(
-      await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri, conferencePassword: PASSWORD }),
+      await gw.ccmp('carol', {
+        type: 'conf',
+        operation: 'retrieve',
+        confObjID: uri,
+        conferencePassword: PASSWORD,
+      }),
       200,
     );
     expect(passwords(participant)).toEqual([]);
     expect(participant.xml).not.toContain(PASSWORD);
     // conf-uris still has its single entry (the join URI).
-    expect(all(participant.payload('confInfo'), 'info:conference-description/info:conf-uris/info:entry')).toHaveLength(1);
+    expect(
+      all(participant.payload('confInfo'), 'info:conference-description/info:conf-uris/info:entry'),
+    ).toHaveLength(1);
     // The participant cannot find it with a filter either.
     const list = expectCode(
       await gw.ccmp('carol', {
@@ -145,7 +179,12 @@ describe('conference-password', () => {
     expect(passwords(set)).toEqual(['4321']);
     expectCode(await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri }), 423);
     const read = expectCode(
-      await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: uri, conferencePassword: '4321' }),
+      await gw.ccmp('bob', {
+        type: 'conf',
+        operation: 'retrieve',
+        confObjID: uri,
+        conferencePassword: '4321',
+      }),
       200,
     );
     const desc = one(read.payload('confInfo'), 'info:conference-description');
@@ -169,10 +208,15 @@ describe('conference-password', () => {
       }),
       200,
     );
-    const open = expectCode(await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri }), 200);
+    const open = expectCode(
+      await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
     expect(open.version).toBe(3);
     expect(text(open.payload('confInfo'), 'info:conference-description/info:subject')).toBe('Kept');
-    expect(all(open.payload('confInfo'), 'info:conference-description/info:conf-uris/info:entry')).toHaveLength(1);
+    expect(
+      all(open.payload('confInfo'), 'info:conference-description/info:conf-uris/info:entry'),
+    ).toHaveLength(1);
   });
 });
 
@@ -209,15 +253,19 @@ describe('provide-anonymity', () => {
       );
       expect(masked).toHaveLength(1);
       // The masked user still pairs with its allowed-users-list target (Linphone needs both).
-      const targetUris = all(participant.payload('confInfo'), 'info:users/xcon:allowed-users-list/xcon:target').map(
-        (t) => attr(t, 'uri'),
-      );
+      const targetUris = all(
+        participant.payload('confInfo'),
+        'info:users/xcon:allowed-users-list/xcon:target',
+      ).map((t) => attr(t, 'uri'));
       expect(targetUris).toContain(attr(masked[0], 'entity'));
 
       const moderator = await view('alice');
       expect(entities(moderator)).toContain(CAROL);
 
-      const users = expectCode(await gw.ccmp('bob', { type: 'users', operation: 'retrieve', confObjID: uri }), 200);
+      const users = expectCode(
+        await gw.ccmp('bob', { type: 'users', operation: 'retrieve', confObjID: uri }),
+        200,
+      );
       expect(entities(users, 'usersInfo').join(' ')).not.toContain(CAROL);
       expectCode(
         await gw.ccmp('bob', {
@@ -229,12 +277,18 @@ describe('provide-anonymity', () => {
         420,
       );
       const filter = expectCode(
-        await gw.ccmp('bob', { type: 'confs', body: `<xpathFilter>//user[@entity='${CAROL}']</xpathFilter>` }),
+        await gw.ccmp('bob', {
+          type: 'confs',
+          body: `<xpathFilter>//user[@entity='${CAROL}']</xpathFilter>`,
+        }),
         200,
       );
       expect(filter.payload('confsInfo')).toBeUndefined();
       // Carol still reads her own entry in full.
-      const own = expectCode(await gw.ccmp('carol', { type: 'user', operation: 'retrieve', confObjID: uri }), 200);
+      const own = expectCode(
+        await gw.ccmp('carol', { type: 'user', operation: 'retrieve', confObjID: uri }),
+        200,
+      );
       expect(attr(own.payload('userInfo'), 'entity')).toBe(CAROL);
     });
   }
@@ -252,6 +306,66 @@ describe('provide-anonymity', () => {
       200,
     );
     expect(entities(await view('bob'))).toContain(CAROL);
+  });
+
+  it('masks the user in the sidebars the conference embeds by value, and in their list', async () => {
+    const { gw, uri, view } = await setUp('private');
+    expectCode(await gw.ccmp('alice', { type: 'sidebarByVal', operation: 'create', confObjID: uri }), 200);
+    const participant = await view('bob');
+    const sidebar = one(participant.payload('confInfo'), 'info:sidebars-by-val/info:entry');
+    expect(all(sidebar, 'info:users/info:user').map((u) => attr(u, 'entity'))).not.toContain(CAROL);
+    expect(participant.xml.toLowerCase()).not.toContain('carol');
+    const list = expectCode(await gw.ccmp('bob', { type: 'sidebarsByVal', confObjID: uri }), 200);
+    expect(list.xml.toLowerCase()).not.toContain('carol');
+    const moderator = await view('alice');
+    const full = one(moderator.payload('confInfo'), 'info:sidebars-by-val/info:entry');
+    expect(all(full, 'info:users/info:user').map((u) => attr(u, 'entity'))).toContain(CAROL);
+  });
+
+  it('does not disclose the user to a participant who clones the conference or makes a sidebar of it', async () => {
+    const { gw, uri } = await setUp('private');
+    expectCode(
+      await gw.ccmp('alice', {
+        type: 'conf',
+        operation: 'update',
+        confObjID: uri,
+        body: confInfo(description('<xcon:allow-sidebars>true</xcon:allow-sidebars>'), uri),
+      }),
+      200,
+    );
+    const clone = expectCode(
+      await gw.ccmp('bob', { type: 'conf', operation: 'create', confObjID: uri }),
+      200,
+    );
+    expect(clone.xml.toLowerCase()).not.toContain('carol');
+    const sidebar = expectCode(
+      await gw.ccmp('bob', { type: 'sidebarByRef', operation: 'create', confObjID: uri }),
+      200,
+    );
+    expect(sidebar.xml.toLowerCase()).not.toContain('carol');
+    // A moderator's clone keeps the user.
+    const full = expectCode(
+      await gw.ccmp('alice', { type: 'conf', operation: 'create', confObjID: uri }),
+      200,
+    );
+    expect(entities(full)).toContain(CAROL);
+  });
+
+  it('does not give a cloning participant the conference password', async () => {
+    const gw = testGateway();
+    const uri = await gw.createConference('alice', {
+      confInfo: confInfo(description(withPassword(PASSWORD)) + targets([[BOB]])),
+    });
+    const clone = expectCode(
+      await gw.ccmp('bob', {
+        type: 'conf',
+        operation: 'create',
+        confObjID: uri,
+        conferencePassword: PASSWORD,
+      }),
+      200,
+    );
+    expect(clone.xml).not.toContain(PASSWORD);
   });
 
   it('removes a hidden user from what participants see', async () => {

@@ -22,7 +22,10 @@ async function setUp() {
 }
 
 async function parentDoc(gw: TestGateway, parent: string) {
-  const reply = expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: parent }), 200);
+  const reply = expectCode(
+    await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: parent }),
+    200,
+  );
   return { version: reply.version, info: reply.payload('confInfo') };
 }
 
@@ -170,7 +173,10 @@ describe('sidebarByValRequest', () => {
     doc = await parentDoc(gw, parent);
     expect(doc.version).toBe(4);
     expect(all(doc.info, 'info:sidebars-by-val/info:entry')).toHaveLength(0);
-    expectCode(await gw.ccmp('bob', { type: 'sidebarByVal', operation: 'retrieve', confObjID: sidebar }), 404);
+    expectCode(
+      await gw.ccmp('bob', { type: 'sidebarByVal', operation: 'retrieve', confObjID: sidebar }),
+      404,
+    );
   });
 
   it('answers 404 on the wrong kind of object', async () => {
@@ -214,15 +220,21 @@ describe('sidebarByRefRequest', () => {
     expect(created.xsiType).toBe('ccmp-sidebarByRef-response-message-type');
     const sidebar = created.confObjID!;
     expect(created.version).toBe(1);
-    expect(text(created.payload('sidebarByRefInfo'), 'info:conference-description/xcon:sidebar-parent')).toBe(parent);
+    expect(text(created.payload('sidebarByRefInfo'), 'info:conference-description/xcon:sidebar-parent')).toBe(
+      parent,
+    );
 
     let doc = await parentDoc(gw, parent);
     expect(doc.version).toBe(2);
-    expect(all(doc.info, 'info:sidebars-by-ref/info:entry').map((e) => text(e, 'info:uri'))).toEqual([sidebar]);
+    expect(all(doc.info, 'info:sidebars-by-ref/info:entry').map((e) => text(e, 'info:uri'))).toEqual([
+      sidebar,
+    ]);
 
     const list = expectCode(await gw.ccmp('carol', { type: 'sidebarsByRef', confObjID: parent }), 200);
     expect(list.version).toBe(2);
-    expect(all(list.payload('sidebarsByRefInfo'), 'info:entry').map((e) => text(e, 'info:uri'))).toEqual([sidebar]);
+    expect(all(list.payload('sidebarsByRefInfo'), 'info:entry').map((e) => text(e, 'info:uri'))).toEqual([
+      sidebar,
+    ]);
     const filtered = expectCode(
       await gw.ccmp('carol', {
         type: 'sidebarsByRef',
@@ -262,7 +274,10 @@ describe('sidebarByRefRequest', () => {
     doc = await parentDoc(gw, parent);
     expect(doc.version).toBe(4);
     expect(all(doc.info, 'info:sidebars-by-ref/info:entry')).toHaveLength(0);
-    expectCode(await gw.ccmp('bob', { type: 'sidebarByRef', operation: 'retrieve', confObjID: sidebar }), 404);
+    expectCode(
+      await gw.ccmp('bob', { type: 'sidebarByRef', operation: 'retrieve', confObjID: sidebar }),
+      404,
+    );
   });
 
   it('answers 401 when a participant deletes a sidebar', async () => {
@@ -271,6 +286,9 @@ describe('sidebarByRefRequest', () => {
       await gw.ccmp('bob', { type: 'sidebarByRef', operation: 'create', confObjID: parent }),
       200,
     ).confObjID!;
-    expectCode(await gw.ccmp('carol', { type: 'sidebarByRef', operation: 'delete', confObjID: sidebar }), 401);
+    expectCode(
+      await gw.ccmp('carol', { type: 'sidebarByRef', operation: 'delete', confObjID: sidebar }),
+      401,
+    );
   });
 });

@@ -28,7 +28,10 @@ async function setUp(invite: string[] = [CAROL], policy?: string) {
 }
 
 async function usersOf(gw: TestGateway, uri: string): Promise<{ reply: Reply; entities: string[] }> {
-  const reply = expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: uri }), 200);
+  const reply = expectCode(
+    await gw.ccmp('bob', { type: 'conf', operation: 'retrieve', confObjID: uri }),
+    200,
+  );
   return {
     reply,
     entities: all(reply.payload('confInfo'), 'info:users/info:user').map((u) => attr(u, 'entity') ?? ''),
@@ -40,7 +43,10 @@ const userInfo = (entity: string, content = '') => `<userInfo entity="${entity}"
 describe('userRequest/create', () => {
   it('case 1: an invited user adds itself (no userInfo)', async () => {
     const { gw, uri } = await setUp();
-    const reply = expectCode(await gw.ccmp('carol', { type: 'user', operation: 'create', confObjID: uri }), 200);
+    const reply = expectCode(
+      await gw.ccmp('carol', { type: 'user', operation: 'create', confObjID: uri }),
+      200,
+    );
     expect(reply.xsiType).toBe('ccmp-user-response-message-type');
     expect(reply.confUserID).toBe(CAROL);
     expect(reply.confObjID).toBe(uri);
@@ -51,7 +57,10 @@ describe('userRequest/create', () => {
 
   it('case 1: a user not on the list may join only when the admission policy is open', async () => {
     const closed = await setUp([]);
-    expectCode(await closed.gw.ccmp('carol', { type: 'user', operation: 'create', confObjID: closed.uri }), 401);
+    expectCode(
+      await closed.gw.ccmp('carol', { type: 'user', operation: 'create', confObjID: closed.uri }),
+      401,
+    );
     const open = await setUp([], 'openAuthenticated');
     const reply = expectCode(
       await open.gw.ccmp('carol', {
@@ -80,7 +89,9 @@ describe('userRequest/create', () => {
     );
     expect(reply.confUserID).toBe(BOB);
     expect(attr(reply.payload('userInfo'), 'entity')).toBe(CAROL);
-    expect(text(reply.payload('userInfo'), 'info:associated-aors/info:entry/info:uri')).toBe('sip:carol@example.com');
+    expect(text(reply.payload('userInfo'), 'info:associated-aors/info:entry/info:uri')).toBe(
+      'sip:carol@example.com',
+    );
     expectCode(await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri }), 200);
   });
 
@@ -103,7 +114,10 @@ describe('userRequest/create', () => {
         operation: 'create',
         confUserID: null,
         confObjID: uri,
-        body: userInfo('xcon-userid:AUTO_GENERATE_1@example.com', '<info:endpoint entity="sip:carol@example.com"/>'),
+        body: userInfo(
+          'xcon-userid:AUTO_GENERATE_1@example.com',
+          '<info:endpoint entity="sip:carol@example.com"/>',
+        ),
       }),
       200,
     );
@@ -111,6 +125,24 @@ describe('userRequest/create', () => {
     expect(reply.confObjID).toBe(uri);
     expect(attr(reply.payload('userInfo'), 'entity')).toBe(CAROL);
     expect(reply.xml).not.toContain('AUTO_GENERATE');
+  });
+
+  it('case 3: answers 427 for a placeholder in a domain the server does not serve', async () => {
+    const { gw, uri } = await setUp();
+    const reply = await gw.ccmp('carol', {
+      type: 'user',
+      operation: 'create',
+      confUserID: null,
+      confObjID: uri,
+      body: userInfo(
+        'xcon-userid:AUTO_GENERATE_1@other.org',
+        '<info:endpoint entity="sip:carol@example.com"/>',
+      ),
+    });
+    expectCode(reply, 427);
+    // Nothing was allocated: the confUserID is echoed empty.
+    expect(reply.confUserID).toBe('');
+    expect((await usersOf(gw, uri)).reply.version).toBe(1);
   });
 
   it('case 4: an unknown third party gets an allocated XCON-USERID, reused for the same SIP URI', async () => {
@@ -147,7 +179,10 @@ describe('userRequest/create', () => {
         type: 'user',
         operation: 'create',
         confObjID: uri,
-        body: userInfo('xcon-userid:AUTO_GENERATE_1@example.com', '<info:endpoint entity="sip:carol@example.com"/>'),
+        body: userInfo(
+          'xcon-userid:AUTO_GENERATE_1@example.com',
+          '<info:endpoint entity="sip:carol@example.com"/>',
+        ),
       }),
       200,
     );
@@ -189,7 +224,10 @@ describe('userRequest/create', () => {
 describe('userRequest/retrieve', () => {
   it('returns the requester without userInfo, and another user named by userInfo', async () => {
     const { gw, uri } = await setUp();
-    const own = expectCode(await gw.ccmp('carol', { type: 'user', operation: 'retrieve', confObjID: uri }), 200);
+    const own = expectCode(
+      await gw.ccmp('carol', { type: 'user', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
     expect(own.version).toBe(1);
     expect(attr(own.payload('userInfo'), 'entity')).toBe(CAROL);
     const other = expectCode(
@@ -197,7 +235,9 @@ describe('userRequest/retrieve', () => {
       200,
     );
     expect(attr(other.payload('userInfo'), 'entity')).toBe(BOB);
-    expect(all(other.payload('userInfo'), 'info:roles/info:entry').map((e) => text(e))).toContain('organizer');
+    expect(all(other.payload('userInfo'), 'info:roles/info:entry').map((e) => text(e))).toContain(
+      'organizer',
+    );
   });
 
   it('answers 420 for a user who is not in the conference, 401 for a non-member', async () => {
@@ -296,7 +336,10 @@ describe('userRequest/update', () => {
 describe('userRequest/delete', () => {
   it('lets a user leave (no userInfo): confObjID echoed, no userInfo in the answer', async () => {
     const { gw, uri } = await setUp();
-    const reply = expectCode(await gw.ccmp('carol', { type: 'user', operation: 'delete', confObjID: uri }), 200);
+    const reply = expectCode(
+      await gw.ccmp('carol', { type: 'user', operation: 'delete', confObjID: uri }),
+      200,
+    );
     expect(reply.operation).toBe('delete');
     expect(reply.confObjID).toBe(uri);
     expect(reply.version).toBe(2);
@@ -314,14 +357,19 @@ describe('userRequest/delete', () => {
     expect(reply.version).toBe(2);
     const { reply: doc, entities } = await usersOf(gw, uri);
     expect(entities).not.toContain(CAROL);
-    expect(all(doc.payload('confInfo'), 'info:users/xcon:allowed-users-list/xcon:target').map((t) => attr(t, 'uri'))).not.toContain(
-      CAROL,
-    );
+    expect(
+      all(doc.payload('confInfo'), 'info:users/xcon:allowed-users-list/xcon:target').map((t) =>
+        attr(t, 'uri'),
+      ),
+    ).not.toContain(CAROL);
   });
 
   it('answers 401 to a participant removing somebody else, 420 for an unknown user', async () => {
     const { gw, uri } = await setUp();
-    expectCode(await gw.ccmp('carol', { type: 'user', operation: 'delete', confObjID: uri, body: userInfo(BOB) }), 401);
+    expectCode(
+      await gw.ccmp('carol', { type: 'user', operation: 'delete', confObjID: uri, body: userInfo(BOB) }),
+      401,
+    );
     expectCode(
       await gw.ccmp('bob', {
         type: 'user',

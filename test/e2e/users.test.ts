@@ -12,13 +12,18 @@ describe('usersRequest', () => {
   it('retrieves the whole <users> element with the conference version', async () => {
     const { gw, uri } = await setUp();
     for (const who of ['bob', 'carol']) {
-      const reply = expectCode(await gw.ccmp(who, { type: 'users', operation: 'retrieve', confObjID: uri }), 200);
+      const reply = expectCode(
+        await gw.ccmp(who, { type: 'users', operation: 'retrieve', confObjID: uri }),
+        200,
+      );
       expect(reply.xsiType).toBe('ccmp-users-response-message-type');
       expect(reply.operation).toBe('retrieve');
       expect(reply.confObjID).toBe(uri);
       expect(reply.version).toBe(1);
       const users = reply.payload('usersInfo');
-      expect(all(users, 'info:user').map((u) => attr(u, 'entity'))).toEqual(expect.arrayContaining([BOB, CAROL]));
+      expect(all(users, 'info:user').map((u) => attr(u, 'entity'))).toEqual(
+        expect.arrayContaining([BOB, CAROL]),
+      );
       expect(all(users, 'xcon:allowed-users-list/xcon:target').map((t) => attr(t, 'uri'))).toEqual(
         expect.arrayContaining([BOB, CAROL]),
       );
@@ -54,12 +59,17 @@ describe('usersRequest', () => {
     );
     expect(reply.version).toBe(2);
     expect(reply.operation).toBe('update');
-    const read = expectCode(await gw.ccmp('bob', { type: 'users', operation: 'retrieve', confObjID: uri }), 200);
+    const read = expectCode(
+      await gw.ccmp('bob', { type: 'users', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
     const users = read.payload('usersInfo');
     expect(read.version).toBe(2);
     expect(text(users, 'xcon:join-handling')).toBe('confirm');
     const entities = all(users, 'info:user').map((u) => attr(u, 'entity'));
-    expect(entities).toEqual(expect.arrayContaining([BOB, CAROL, 'xcon-userid:alice@example.com', 'xcon-userid:dave@example.com']));
+    expect(entities).toEqual(
+      expect.arrayContaining([BOB, CAROL, 'xcon-userid:alice@example.com', 'xcon-userid:dave@example.com']),
+    );
     const dave = all(users, 'info:user').find((u) => attr(u, 'entity') === 'xcon-userid:dave@example.com');
     expect(text(dave, 'info:associated-aors/info:entry/info:uri')).toBe('sip:dave@example.com');
     // Every target is the entity of a user; methods are normalised to the schema's values.
@@ -83,7 +93,10 @@ describe('usersRequest', () => {
       }),
       200,
     );
-    const read = expectCode(await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri }), 200);
+    const read = expectCode(
+      await gw.ccmp('carol', { type: 'conf', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
     expect(read.version).toBe(2);
     const list = expectCode(await gw.ccmp('carol', { type: 'confs' }), 200);
     expect(all(list.payload('confsInfo'), 'info:entry/info:uri').map((u) => text(u))).toContain(uri);
@@ -113,7 +126,10 @@ describe('usersRequest', () => {
       body: '<usersInfo><xcon:join-handling>allow</xcon:join-handling></usersInfo>',
     });
     expectCode(reply, 426);
-    const read = expectCode(await gw.ccmp('bob', { type: 'users', operation: 'retrieve', confObjID: uri }), 200);
+    const read = expectCode(
+      await gw.ccmp('bob', { type: 'users', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
     expect(read.version).toBe(1);
   });
 

@@ -30,11 +30,15 @@ beforeAll(async () => {
 });
 
 /** POST /ccmp with a chosen Content-Type (or none, for a byte body). */
-function send(body: string | Uint8Array, contentType: string | undefined, extra: Record<string, string> = {}) {
+function send(body: BodyInit, contentType: string | undefined, extra: Record<string, string> = {}) {
   return app.request('/ccmp', {
     method: 'POST',
     body,
-    headers: { authorization: ALICE, ...(contentType !== undefined ? { 'content-type': contentType } : {}), ...extra },
+    headers: {
+      authorization: ALICE,
+      ...(contentType !== undefined ? { 'content-type': contentType } : {}),
+      ...extra,
+    },
   });
 }
 
@@ -91,9 +95,12 @@ describe('POST /ccmp: media types', () => {
     await expectHttpError(res, 415);
   });
 
-  it.each(['iso-8859-1', 'utf-16', '"windows-1252"', 'us-ascii'])('refuses charset=%s with 415', async (charset) => {
-    await expectHttpError(await send(optionsRequest(), `application/ccmp+xml; charset=${charset}`), 415);
-  });
+  it.each(['iso-8859-1', 'utf-16', '"windows-1252"', 'us-ascii'])(
+    'refuses charset=%s with 415',
+    async (charset) => {
+      await expectHttpError(await send(optionsRequest(), `application/ccmp+xml; charset=${charset}`), 415);
+    },
+  );
 });
 
 describe('POST /ccmp: body size', () => {
@@ -104,7 +111,10 @@ describe('POST /ccmp: body size', () => {
   });
   const padded = (size: number): string => {
     const base = optionsRequest();
-    return base.replace('</ccmp:ccmpRequest>', `<!--${'x'.repeat(size - base.length - 8)}-->\n</ccmp:ccmpRequest>`);
+    return base.replace(
+      '</ccmp:ccmpRequest>',
+      `<!--${'x'.repeat(size - base.length - 8)}-->\n</ccmp:ccmpRequest>`,
+    );
   };
 
   it('accepts a body at the configured limit', async () => {
@@ -182,8 +192,14 @@ describe('POST /ccmp: bodies that are not CCMP', () => {
   it.each([
     ['an XHTML root', '<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>'],
     ['an unqualified ccmpRequest', '<ccmpRequest><ccmpRequest/></ccmpRequest>'],
-    ['a CCMP response', readFileSync(new URL('../fixtures/rfc6503/s6.8-options-response.xml', import.meta.url), 'utf8')],
-    ['a conference-info document', '<conference-info xmlns="urn:ietf:params:xml:ns:conference-info" entity="xcon:a@example.com"/>'],
+    [
+      'a CCMP response',
+      readFileSync(new URL('../fixtures/rfc6503/s6.8-options-response.xml', import.meta.url), 'utf8'),
+    ],
+    [
+      'a conference-info document',
+      '<conference-info xmlns="urn:ietf:params:xml:ns:conference-info" entity="xcon:a@example.com"/>',
+    ],
   ])('answers a non-CCMP root (%s) with 400', async (_name, body) => {
     await expectHttpError(await send(body, CCMP_TYPE), 400);
   });
@@ -327,7 +343,9 @@ describe('other paths', () => {
   ])('%s %s answers 404', async (method, path) => {
     const res = await app.request(path, {
       method,
-      ...(method === 'POST' ? { body: optionsRequest(), headers: { 'content-type': CCMP_TYPE, authorization: ALICE } } : {}),
+      ...(method === 'POST'
+        ? { body: optionsRequest(), headers: { 'content-type': CCMP_TYPE, authorization: ALICE } }
+        : {}),
     });
     await expectHttpError(res, 404);
   });
@@ -365,7 +383,8 @@ describe('REST-style binding /<XCON-USERID>', () => {
     expect(viaPath.version).toBe(1);
     expect(viaPath.subject).toBe(`rest ${method}`);
     expect(viaPath.headers.get('etag')).toBe('"1"');
-    const strip = (xml: string) => xml.replace(/xcon:[a-z0-9]+@example\.com/g, 'xcon:ID').replace(/conf-id=[^<]+/g, '');
+    const strip = (xml: string) =>
+      xml.replace(/xcon:[a-z0-9]+@example\.com/g, 'xcon:ID').replace(/conf-id=[^<]+/g, '');
     expect(strip(viaPath.text)).toBe(strip(viaCcmp.text));
 
     const retrieved = await expectCcmp(
@@ -408,7 +427,11 @@ describe('REST-style binding /<XCON-USERID>', () => {
   it('answers a request without confUserID on a user path with CCMP 400', async () => {
     const body = ccmpRequest('options', {});
     const answer = await expectCcmp(
-      await app.request(path, { method: 'POST', body, headers: { 'content-type': CCMP_TYPE, authorization: ALICE } }),
+      await app.request(path, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': CCMP_TYPE, authorization: ALICE },
+      }),
     );
     expect(answer.code).toBe(400);
   });
@@ -416,11 +439,19 @@ describe('REST-style binding /<XCON-USERID>', () => {
   it('applies the same HTTP checks as POST /ccmp', async () => {
     const headers = { authorization: ALICE };
     await expectHttpError(
-      await app.request(path, { method: 'PUT', body: optionsRequest(), headers: { ...headers, 'content-type': 'text/plain' } }),
+      await app.request(path, {
+        method: 'PUT',
+        body: optionsRequest(),
+        headers: { ...headers, 'content-type': 'text/plain' },
+      }),
       415,
     );
     await expectHttpError(
-      await app.request(path, { method: 'PUT', body: hostile('billion-laughs.xml'), headers: { ...headers, 'content-type': CCMP_TYPE } }),
+      await app.request(path, {
+        method: 'PUT',
+        body: hostile('billion-laughs.xml'),
+        headers: { ...headers, 'content-type': CCMP_TYPE },
+      }),
       400,
     );
     const unauthenticated = await app.request(path, {

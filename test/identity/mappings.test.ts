@@ -34,6 +34,10 @@ describe('shipped mappings', () => {
 
   it('the default mappings validate too', () => {
     expect(() => checkMappings(defaultMappings('Example.COM'), 'default')).not.toThrow();
+    expect(defaultMappings('example.com', ['EXAMPLE.com', 'corp.example.com']).directory.domains).toEqual([
+      'example.com',
+      'corp.example.com',
+    ]);
   });
 });
 

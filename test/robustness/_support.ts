@@ -4,7 +4,7 @@
  * namespace-aware reader for responses, and a child process running the real Node entry on loopback.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DOMParser, onErrorStopParsing } from '@xmldom/xmldom';
@@ -78,7 +78,12 @@ export function ccmpRequest(type: string, common: Common, body?: string): string
     common.confObjID !== undefined ? `<confObjID>${xmlText(common.confObjID)}</confObjID>` : '',
     common.operation !== undefined ? `<operation>${common.operation}</operation>` : '',
   ].join('');
-  const specialized = type === 'options' ? '' : body ? `<ccmp:${type}Request>${body}</ccmp:${type}Request>` : `<ccmp:${type}Request/>`;
+  const specialized =
+    type === 'options'
+      ? ''
+      : body
+        ? `<ccmp:${type}Request>${body}</ccmp:${type}Request>`
+        : `<ccmp:${type}Request/>`;
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<ccmp:ccmpRequest xmlns:ccmp="${CCMP_NS}" xmlns:info="${INFO_NS}" ` +
@@ -89,7 +94,8 @@ export function ccmpRequest(type: string, common: Common, body?: string): string
   );
 }
 
-export const optionsRequest = (user = 'alice'): string => ccmpRequest('options', { confUserID: userId(user) });
+export const optionsRequest = (user = 'alice'): string =>
+  ccmpRequest('options', { confUserID: userId(user) });
 
 export const confCreate = (subject: string, user = 'alice'): string =>
   ccmpRequest(
@@ -137,8 +143,16 @@ export interface CcmpAnswer {
   userInfoEntity?: string;
 }
 
+/** Characters outside the XML Char production (xmldom lets them through). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
 /** Reads a CCMP response by namespace URI; throws unless it is a well-formed `ccmp:ccmpResponse`. */
 export function readCcmpResponse(xml: string): CcmpAnswer {
+  const bad = NOT_XML_CHAR.exec(xml);
+  if (bad)
+    throw new Error(
+      `the response holds U+${(bad[0].codePointAt(0) ?? 0).toString(16)}, not an XML character`,
+    );
   const doc = new DOMParser({ onError: onErrorStopParsing, locator: false }).parseFromString(xml, 'text/xml');
   const root = doc.documentElement;
   if (root?.namespaceURI !== CCMP_NS || root.localName !== 'ccmpResponse') {
@@ -146,12 +160,14 @@ export function readCcmpResponse(xml: string): CcmpAnswer {
   }
   const inner = elementChildren(root).find((e) => e.namespaceURI === null && e.localName === 'ccmpResponse');
   if (!inner) throw new Error('no inner ccmpResponse');
-  const field = (name: string) => elementChildren(inner).find((e) => e.namespaceURI === null && e.localName === name);
+  const field = (name: string) =>
+    elementChildren(inner).find((e) => e.namespaceURI === null && e.localName === name);
   const codeText = field('response-code')?.textContent?.trim() ?? '';
   if (!/^[0-9]{3}$/.test(codeText)) throw new Error(`no response-code in the response: "${codeText}"`);
   const all = [...descendants(inner)];
   const subject = all.find(
-    (e) => e.namespaceURI === INFO_NS && e.localName === 'subject' && parentName(e) === 'conference-description',
+    (e) =>
+      e.namespaceURI === INFO_NS && e.localName === 'subject' && parentName(e) === 'conference-description',
   );
   const userInfo = all.find((e) => e.namespaceURI === null && e.localName === 'userInfo');
   const answer: CcmpAnswer = {
@@ -219,7 +235,7 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** One HTTP request on its own connection (no pooled sockets survive a killed server). */
+/** One HTTP request, on its own connection unless an agent is given (no pooled socket outlives a killed server). */
 export function httpCall(
   port: number,
   method: string,
@@ -227,6 +243,7 @@ export function httpCall(
   body?: string,
   headers: Record<string, string> = {},
   timeoutMs = 15_000,
+  agent: Agent | false = false,
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
@@ -236,7 +253,7 @@ export function httpCall(
         port,
         method,
         path,
-        agent: false,
+        agent,
         headers: { ...headers, ...(payload ? { 'content-length': String(payload.byteLength) } : {}) },
         timeout: timeoutMs,
       },
@@ -245,7 +262,11 @@ export function httpCall(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
         });
       },
     );
@@ -270,7 +291,10 @@ export interface GatewayProcess {
 }
 
 /** Starts `src/node.ts` with the SQLite store in `dataDir` and waits until /health answers 200. */
-export async function startGateway(dataDir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+export async function startGateway(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/node.ts'], {
     cwd: REPO_ROOT,
