@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import {
   basicAuth,
   confObjIdOf,
@@ -91,6 +92,8 @@ interface Figures {
   latencyMeanMs: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  /** Answers during the warm-up (they also change the store, e.g. for create). */
+  warmupRequests: number;
   cpuUsPerReq: number;
   /** The kernel's part of cpuUsPerReq (socket I/O, SQLite file I/O). */
   systemUsPerReq: number;
@@ -285,8 +288,8 @@ async function measure(server: Server, scenario: Scenario): Promise<Figures> {
   const sample = await request(server, scenario);
   const seen = scenario.sample(sample.status, sample.body);
   console.log(`\n${scenario.label}: sample answer OK (${seen})`);
+  const warm = newTally();
   if (WARMUP_S > 0) {
-    const warm = newTally();
     const result = await load(server, scenario, WARMUP_S, warm);
     const errors = describeErrors(warm, result);
     console.log(
@@ -312,6 +315,7 @@ async function measure(server: Server, scenario: Scenario): Promise<Figures> {
     name: scenario.name,
     label: scenario.label,
     requests: tally.responses,
+    warmupRequests: warm.responses,
     seconds: round(seconds, 2),
     reqPerSec: Math.round(tally.responses / seconds),
     latencyMeanMs: round(latency.mean, 2),
@@ -331,6 +335,12 @@ async function measure(server: Server, scenario: Scenario): Promise<Figures> {
   );
   if (profile) console.log(formatSummary(`  profile ${scenario.name}`, profile).replace(/^/gm, '  '));
   return figures;
+}
+
+/** Conferences each creator holds at the end of a create scenario (one was made by the sample). */
+function createdPerUser(create: Figures | undefined): number {
+  if (!create) return 0;
+  return Math.round((create.warmupRequests + create.requests + 1) / CREATORS.length);
 }
 
 function round(value: number, digits: number): number {
@@ -500,15 +510,15 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
-  report(results, plans, Date.now() - started, [loadBefore, loadavg()[0] ?? NaN]);
+  await report(results, plans, Date.now() - started, [loadBefore, loadavg()[0] ?? NaN]);
 }
 
-function report(
+async function report(
   results: Figures[],
   plans: Record<string, Record<string, string[]>>,
   elapsedMs: number,
   loadAverage: number[],
-): void {
+): Promise<void> {
   const loadText = loadAverage.map((l) => l.toFixed(1)).join(' → ');
   const by = (name: string) => results.find((r) => r.name === name);
   const hello = by('hello');
@@ -602,6 +612,8 @@ function report(
   for (const c of checks)
     console.log(`  ${c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value} (target ${c.target})`);
   console.log(`  ${errorFree ? 'PASS' : 'MISS'}  every answer HTTP 200 with CCMP response code 200`);
+  // Figures measured on errors are worthless: fail the run. Missed targets are results, not failures.
+  if (!errorFree) process.exitCode = 1;
 
   const machine = {
     benchmark: 'ccmp-gateway',
@@ -647,20 +659,37 @@ function report(
     '',
     `The hello-world baseline is the mean of the two hello-world runs: ${Math.round(baseline)} req/s. ` +
       `1-minute load average of the machine: ${loadText} (start → end).`,
+    '',
     `Listing, 100k ÷ 1k stored conferences: mean latency ×${growthMean}, p99 ×${growthP99}, CPU per request ×${growthCpu}. ` +
       `Creation with 100k stored ÷ creation on a fresh store: CPU per request ×${createGrowthCpu} (not a target).`,
+    '',
+    '## Scenarios',
+    '',
+    '- hello-world: `GET /` answered by a bare Hono app on the same server stack as the gateway.',
+    '- retrieve: confRequest retrieve of one conference by its owner (HTTP Basic), on a fresh SQLite store.',
+    `- create: confRequest create with a Linphone-style document (subject, media, iCalendar, two invitees); ` +
+      `the connections take turns as ${CREATORS.join(', ')}, who end the run with about ` +
+      `${createdPerUser(create)} conferences each (creation checks the creator's count).`,
+    `- confs: confsRequest by bob, who takes part in ${LISTING_USER_CONFS} conferences made through the gateway; ` +
+      'every other stored conference is a clone written through the store API and belongs to other users.',
+    '- create, 100k stored: the create scenario again, on the store of the listing scenarios.',
+    '',
+    '## Targets',
     '',
     '| target | value | goal | result |',
     '| --- | ---: | ---: | --- |',
     ...checks.map((c) => `| ${c.name} | ${c.value} | ${c.target} | ${c.pass ? 'PASS' : 'MISS'} |`),
     `| answers with HTTP 200 and CCMP 200 | ${errorFree ? 'all' : 'not all'} | all | ${errorFree ? 'PASS' : 'MISS'} |`,
     '',
-    'Query plan of the member listing (`listByMember`) at 100k conferences:',
+    '## Query plan',
+    '',
+    'Of the member listing (`listByMember`), with 100k conferences stored:',
     '',
     ...(plans['confs-100k']?.listByMember ?? ['(not available)']).map((p) => `- \`${p}\``),
     '',
   ].join('\n');
-  writeFileSync(RESULTS_FILE, md);
+  const prettierOptions = (await prettier.resolveConfig(RESULTS_FILE)) ?? {};
+  writeFileSync(RESULTS_FILE, await prettier.format(md, { ...prettierOptions, parser: 'markdown' }));
   console.log(`\nwritten: bench/last-results.md (${Math.round(elapsedMs / 1000)} s in all)`);
 }
 

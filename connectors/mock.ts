@@ -20,6 +20,12 @@ export interface MockConnectorOptions {
   focusUri?: string;
   /** Source of backend IDs; defaults to a counter, tests may pass something random. */
   newId?: () => string;
+  /**
+   * Take over conferences it does not hold (recreate them on update) instead of answering
+   * not_found. The embedded default uses it: the mock forgets everything on restart while the
+   * gateway's store does not.
+   */
+  adoptUnknown?: boolean;
 }
 
 export interface MockConnector extends Connector {
@@ -56,6 +62,10 @@ export default function mockConnector(options: MockConnectorOptions = {}): MockC
 
     async updateConference(handle, spec) {
       await enter();
+      if (options.adoptUnknown && !conferences.has(handle.backendId)) {
+        conferences.set(handle.backendId, { spec: structuredClone(spec), media: new Map() });
+        return handle;
+      }
       const found = existing(handle);
       found.spec = structuredClone(spec);
       return handle;
@@ -68,18 +78,28 @@ export default function mockConnector(options: MockConnectorOptions = {}): MockC
 
     async createSidebar(parent, spec) {
       await enter();
-      existing(parent);
+      if (!options.adoptUnknown) existing(parent);
       return self.createConference(spec);
     },
 
     async setParticipantMedia(handle, userId, media) {
       await enter();
+      if (options.adoptUnknown && !conferences.has(handle.backendId)) {
+        throw new ConnectorError(
+          'mock',
+          'not_found',
+          `conference ${handle.backendId} is not running here; update it first`,
+        );
+      }
       existing(handle).media.set(userId, structuredClone(media));
     },
 
     async listConferences() {
       await enter();
-      return [...conferences.entries()].map(([id, c]): BackendConference => ({ handle: handleFor(id), spec: c.spec }));
+      return [...conferences.entries()].map(([id, c]): BackendConference => ({
+        handle: handleFor(id),
+        spec: c.spec,
+      }));
     },
 
     async getConference(backendId) {
@@ -95,7 +115,8 @@ export default function mockConnector(options: MockConnectorOptions = {}): MockC
 
   function existing(handle: ConferenceHandle) {
     const found = conferences.get(handle.backendId);
-    if (!found) throw new ConnectorError('mock', 'not_found', `conference ${handle.backendId} does not exist`);
+    if (!found)
+      throw new ConnectorError('mock', 'not_found', `conference ${handle.backendId} does not exist`);
     return found;
   }
 

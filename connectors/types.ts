@@ -8,14 +8,7 @@
  */
 
 export type ConnectorErrorKind =
-  | 'not_found'
-  | 'conflict'
-  | 'invalid'
-  | 'unsupported'
-  | 'unavailable'
-  | 'timeout'
-  | 'limit'
-  | 'forbidden';
+  'not_found' | 'conflict' | 'invalid' | 'unsupported' | 'unavailable' | 'timeout' | 'limit' | 'forbidden';
 
 export class ConnectorError extends Error {
   override readonly name = 'ConnectorError';

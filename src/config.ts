@@ -34,7 +34,8 @@ export function integer(env: Env, name: string, fallback: number, min: number, m
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^[0-9]+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, not ${value}`);
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, not ${value}`);
   return value;
 }
 
@@ -49,7 +50,8 @@ export function oneOf<T extends string>(env: Env, name: string, allowed: readonl
 
 export function domainName(env: Env, name: string, fallback: string): string {
   const raw = (env[name] ?? fallback).trim().toLowerCase();
-  if (!DOMAIN.test(raw)) throw new ConfigError(`${name} must be a domain name such as example.com, not "${raw}"`);
+  if (!DOMAIN.test(raw))
+    throw new ConfigError(`${name} must be a domain name such as example.com, not "${raw}"`);
   return raw;
 }
 
@@ -66,7 +68,9 @@ export function readSettings(env: Env): GatewaySettings {
     .filter((u) => u !== '');
   for (const focusUri of focusUris) {
     if (!/^sips?:[^@\s]+@[^\s,]+$/i.test(focusUri)) {
-      throw new ConfigError(`CCMP_FOCUS_URI must be SIP URIs such as sip:conference-focus@${domain}, not "${focusUri}"`);
+      throw new ConfigError(
+        `CCMP_FOCUS_URI must be SIP URIs such as sip:conference-focus@${domain}, not "${focusUri}"`,
+      );
     }
   }
   if (focusUris.length === 0) throw new ConfigError('CCMP_FOCUS_URI must name at least one SIP URI');

@@ -112,7 +112,11 @@ export function toCcmpFailure(err: unknown): CcmpFailure {
   if (err instanceof ConnectorError) {
     const code = connectorCode(err.kind);
     // Backend messages are for the log; the client learns which backend failed and how.
-    return { code, message: `conferencing backend "${err.connector}": ${err.publicMessage}`, internal: code === 500 };
+    return {
+      code,
+      message: `conferencing backend "${err.connector}": ${err.publicMessage}`,
+      internal: code === 500,
+    };
   }
   if (err instanceof DirectoryUnavailable) {
     return { code: 500, message: err.message, internal: false };

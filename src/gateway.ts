@@ -76,11 +76,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     platform,
     logger,
     mutex: new KeyedMutex(),
-    passwordThrottle: new FailureThrottle({ freeFailures: 2, lockoutFailures: 5, ...config.passwordThrottle }, platform.now),
+    passwordThrottle: new FailureThrottle(
+      { freeFailures: 2, lockoutFailures: 5, ...config.passwordThrottle },
+      () => platform.now(),
+    ),
   };
   const authenticator = createAuthenticator({
     schemes: options.schemes ?? [basicScheme(options.directory, domain), subjectScheme(options.directory)],
-    throttle: new FailureThrottle(options.authThrottle ?? {}, platform.now),
+    throttle: new FailureThrottle(options.authThrottle ?? {}, () => platform.now()),
     logger,
   });
   const clientAddress = options.clientAddress ?? defaultClientAddress;
@@ -154,7 +157,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     throw new HttpError(405, 'CCMP requests are sent with PUT or POST', [['Allow', 'PUT, POST']]);
   });
 
-  app.notFound((c) => c.text('not found: CCMP requests go to POST /ccmp', 404, { 'Cache-Control': 'no-store' }));
+  app.notFound((c) =>
+    c.text('not found: CCMP requests go to POST /ccmp', 404, { 'Cache-Control': 'no-store' }),
+  );
   app.onError((err, c) => {
     if (err instanceof HttpError) {
       const res = c.text(err.message, err.status, { 'Cache-Control': 'no-store' });
@@ -173,7 +178,10 @@ function checkContentType(header: string | undefined): void {
   if (!type || !CCMP_TYPES.has(type)) {
     throw new HttpError(415, `Content-Type ${type ?? ''} is not accepted: send application/ccmp+xml`);
   }
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replace(/"/g, '');
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new HttpError(415, `charset ${charset} is not accepted: CCMP bodies are UTF-8`);
   }

@@ -23,7 +23,9 @@ export function consoleLogger(minLevel: LogLevel = 'info'): Logger {
 export const silentLogger: Logger = { log() {} };
 
 /** Keeps log records in memory; for tests that assert on logging. */
-export function memoryLogger(): Logger & { records: { level: LogLevel; event: string; fields: Record<string, unknown> }[] } {
+export function memoryLogger(): Logger & {
+  records: { level: LogLevel; event: string; fields: Record<string, unknown> }[];
+} {
   const records: { level: LogLevel; event: string; fields: Record<string, unknown> }[] = [];
   return {
     records,

@@ -11,11 +11,13 @@ export function connectorsFromEnv(env: Env, settings: GatewaySettings): Connecto
   const focus = settings.focusUris[0] ?? `sip:conference-focus@${settings.domain}`;
   switch (settings.connector) {
     case 'mock':
-      return [mockConnector({ focusUri: focus })];
+      return [mockConnector({ focusUri: focus, adoptUnknown: true })];
     case 'flexisip': {
       const database = env.FLEXISIP_DATABASE?.trim();
       if (!database) {
-        throw new ConfigError('FLEXISIP_DATABASE is required with CCMP_CONNECTOR=flexisip (an SQLite file path or mysql:// URL)');
+        throw new ConfigError(
+          'FLEXISIP_DATABASE is required with CCMP_CONNECTOR=flexisip (an SQLite file path or mysql:// URL)',
+        );
       }
       const cleanup = oneOf(env, 'FLEXISIP_CLEANUP_EXPIRED_CONFERENCES', ['true', 'false'], 'true');
       try {
@@ -24,14 +26,23 @@ export function connectorsFromEnv(env: Env, settings: GatewaySettings): Connecto
             database,
             focusUri: settings.focusUris,
             sipDomain: (env.FLEXISIP_SIP_DOMAIN ?? settings.domain).trim(),
-            ...(env.FLEXISIP_AVAILABILITY_BEFORE_START ? { conferencesAvailabilityBeforeStart: env.FLEXISIP_AVAILABILITY_BEFORE_START.trim() } : {}),
+            ...(env.FLEXISIP_AVAILABILITY_BEFORE_START
+              ? { conferencesAvailabilityBeforeStart: env.FLEXISIP_AVAILABILITY_BEFORE_START.trim() }
+              : {}),
             ...(env.FLEXISIP_EXPIRY_TIME ? { conferencesExpiryTime: env.FLEXISIP_EXPIRY_TIME.trim() } : {}),
             cleanupExpiredConferences: cleanup === 'true',
-            securityLevel: oneOf(env, 'FLEXISIP_SECURITY_LEVEL', ['none', 'point-to-point', 'end-to-end'] as const, 'none'),
+            securityLevel: oneOf(
+              env,
+              'FLEXISIP_SECURITY_LEVEL',
+              ['none', 'point-to-point', 'end-to-end'] as const,
+              'none',
+            ),
           }),
         ];
       } catch (err) {
-        throw new ConfigError(`Flexisip connector settings: ${err instanceof Error ? err.message : String(err)}`);
+        throw new ConfigError(
+          `Flexisip connector settings: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     default:

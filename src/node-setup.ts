@@ -30,7 +30,9 @@ export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }):
     try {
       await c.check?.();
     } catch (err) {
-      throw new ConfigError(`the ${c.name} backend is not usable: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ConfigError(
+        `the ${c.name} backend is not usable: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -49,7 +51,8 @@ export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }):
   const directory = identity.directory;
   if (identity.demo) {
     logger.log('warn', 'gateway.demo_directory', {
-      message: 'demo credentials are active (alice/alice, bob/bob, carol/carol); configure a real directory before exposing this server',
+      message:
+        'demo credentials are active (alice/alice, bob/bob, carol/carol); configure a real directory before exposing this server',
     });
   }
   logger.log('info', 'identity.configured', { summary: identity.describe() });
@@ -66,7 +69,10 @@ export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }):
       maxBodyBytes: settings.maxBodyBytes,
       backendTimeoutMs: settings.backendTimeoutMs,
       limits: settings.limits,
-      passwordThrottle: { lockoutFailures: settings.passwordFailures, lockoutMs: settings.passwordLockoutSeconds * 1000 },
+      passwordThrottle: {
+        lockoutFailures: settings.passwordFailures,
+        lockoutMs: settings.passwordLockoutSeconds * 1000,
+      },
     },
   });
   return {

@@ -18,7 +18,9 @@ export async function main(env: Env = process.env): Promise<void> {
   const { app, logger } = built;
   await app.ready;
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
-    logger.log('info', 'gateway.listening', { url: `http://${host.includes(':') ? `[${host}]` : host}:${info.port}/ccmp` });
+    logger.log('info', 'gateway.listening', {
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${info.port}/ccmp`,
+    });
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -22,9 +22,15 @@ function build(env: Env): Gateway {
   return createGateway({
     store: memoryStore(),
     directory: demoDirectory(settings.domain),
-    connectors: [mockConnector({ focusUri: settings.focusUris[0] ?? `sip:conference-focus@${settings.domain}` })],
+    connectors: [
+      mockConnector({ focusUri: settings.focusUris[0] ?? `sip:conference-focus@${settings.domain}` }),
+    ],
     logger: consoleLogger(settings.logLevel),
-    config: { domain: settings.domain, domains: new Set(settings.domains), maxBodyBytes: settings.maxBodyBytes },
+    config: {
+      domain: settings.domain,
+      domains: new Set(settings.domains),
+      maxBodyBytes: settings.maxBodyBytes,
+    },
   });
 }
 

@@ -15,7 +15,8 @@ export function basicScheme(directory: Directory, realm: string): AuthScheme {
       }
       const username = decoded.slice(0, colon);
       const principal = await directory.verifyPassword(username, decoded.slice(colon + 1));
-      if (!principal) return { status: 'rejected', scheme: 'basic', reason: 'wrong username or password', user: username };
+      if (!principal)
+        return { status: 'rejected', scheme: 'basic', reason: 'wrong username or password', user: username };
       return { status: 'authenticated', principal, scheme: 'basic' };
     },
   };
@@ -26,13 +27,23 @@ export function subjectScheme(directory: Directory): AuthScheme {
     name: 'subject',
     async authenticate(request) {
       const subject = request.subject;
-      if (!subject || (subject.username === undefined && subject.password === undefined)) return { status: 'absent' };
+      if (!subject || (subject.username === undefined && subject.password === undefined))
+        return { status: 'absent' };
       if (!subject.username || subject.password === undefined) {
-        return { status: 'rejected', scheme: 'subject', reason: '<subject> needs both username and password' };
+        return {
+          status: 'rejected',
+          scheme: 'subject',
+          reason: '<subject> needs both username and password',
+        };
       }
       const principal = await directory.verifyPassword(subject.username, subject.password);
       if (!principal) {
-        return { status: 'rejected', scheme: 'subject', reason: 'wrong username or password', user: subject.username };
+        return {
+          status: 'rejected',
+          scheme: 'subject',
+          reason: 'wrong username or password',
+          user: subject.username,
+        };
       }
       return { status: 'authenticated', principal, scheme: 'subject' };
     },

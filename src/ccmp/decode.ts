@@ -32,7 +32,9 @@ export class NotCcmpError extends Error {
   override readonly name = 'NotCcmpError';
 }
 
-const TYPE_BY_XSI = new Map<string, MessageType>(MESSAGE_TYPES.map((t) => [`ccmp-${t}-request-message-type`, t]));
+const TYPE_BY_XSI = new Map<string, MessageType>(
+  MESSAGE_TYPES.map((t) => [`ccmp-${t}-request-message-type`, t]),
+);
 
 export function decodeRequest(root: XElement): CcmpRequest {
   if (!isCcmpNamespace(root.ns) || root.name !== 'ccmpRequest') {
@@ -49,12 +51,21 @@ export function decodeRequest(root: XElement): CcmpRequest {
     (c): c is XElement => isElement(c) && isCcmpNamespace(c.ns) && c.name.endsWith('Request'),
   );
   if (xsiType === undefined) {
-    const guess = specialized ? TYPE_BY_XSI.get(`ccmp-${specialized.name.slice(0, -7)}-request-message-type`) : undefined;
-    throw new DecodeError('the inner ccmpRequest has no xsi:type naming the message type', { ...partial, type: guess });
+    const guess = specialized
+      ? TYPE_BY_XSI.get(`ccmp-${specialized.name.slice(0, -7)}-request-message-type`)
+      : undefined;
+    throw new DecodeError('the inner ccmpRequest has no xsi:type naming the message type', {
+      ...partial,
+      type: guess,
+    });
   }
   const m = /^\{([^}]*)\}(.*)$/.exec(xsiType);
   const type = m && isCcmpNamespace(m[1] ?? '') ? TYPE_BY_XSI.get(m[2] ?? '') : undefined;
-  if (!type) throw new DecodeError(`xsi:type "${xsiType.replace(/^\{[^}]*\}/, '')}" is not a CCMP request type`, partial);
+  if (!type)
+    throw new DecodeError(
+      `xsi:type "${xsiType.replace(/^\{[^}]*\}/, '')}" is not a CCMP request type`,
+      partial,
+    );
   const withType: PartialRequest = { ...partial, type };
 
   const request: CcmpRequest = { type };
@@ -83,7 +94,9 @@ export function decodeRequest(root: XElement): CcmpRequest {
 
   if (type === 'options') return request;
   const expected = `${type}Request`;
-  const body = message.children.find((c): c is XElement => isElement(c) && isCcmpNamespace(c.ns) && c.name === expected);
+  const body = message.children.find(
+    (c): c is XElement => isElement(c) && isCcmpNamespace(c.ns) && c.name === expected,
+  );
   if (!body) throw new DecodeError(`the ${type} request has no ccmp:${expected} element`, withType);
   request.body = body;
   const infoName = INFO_ELEMENT[type];
@@ -95,7 +108,8 @@ export function decodeRequest(root: XElement): CcmpRequest {
   if (filter && text(filter) !== '') request.xpathFilter = text(filter);
   if (type === 'extended') {
     const name = child(body, '', 'extensionName');
-    if (!name || text(name) === '') throw new DecodeError('extendedRequest requires an extensionName', withType);
+    if (!name || text(name) === '')
+      throw new DecodeError('extendedRequest requires an extensionName', withType);
     request.extensionName = text(name);
   }
   return request;

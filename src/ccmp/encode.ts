@@ -39,7 +39,8 @@ export function encodeResponse(r: CcmpResponse): string {
   if (r.confObjID !== undefined) out += `<confObjID>${escapeText(r.confObjID)}</confObjID>`;
   if (r.operation !== undefined) out += `<operation>${r.operation}</operation>`;
   out += `<response-code>${r.code}</response-code>`;
-  if (r.responseString !== undefined) out += `<response-string>${escapeText(r.responseString)}</response-string>`;
+  if (r.responseString !== undefined)
+    out += `<response-string>${escapeText(r.responseString)}</response-string>`;
   if (r.version !== undefined) out += `<version>${r.version}</version>`;
   out += r.body ? `<${specialized}>${r.body}</${specialized}>` : `<${specialized}/>`;
   return `${out}</ccmpResponse></ccmp:ccmpResponse>\n`;

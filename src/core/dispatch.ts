@@ -55,14 +55,21 @@ export async function exchange(deps: Deps, auth: Authenticator, input: ExchangeI
     request = decodeRequest(parseXml(input.body));
   } catch (err) {
     if (err instanceof XmlError || err instanceof NotCcmpError) throw new HttpError(400, err.message);
-    if (err instanceof DecodeError) return failure(deps, err.partial, new BadRequest(err.message), input.requestId);
+    if (err instanceof DecodeError)
+      return failure(deps, err.partial, new BadRequest(err.message), input.requestId);
     throw err;
   }
   try {
-    if (input.pathUserId !== undefined && normalizeId(input.pathUserId) !== normalizeId(request.confUserID ?? '')) {
+    if (
+      input.pathUserId !== undefined &&
+      normalizeId(input.pathUserId) !== normalizeId(request.confUserID ?? '')
+    ) {
       throw new BadRequest(`the XCON-USERID of the request path (${input.pathUserId}) is not the confUserID`);
     }
-    const { principal } = await auth.authenticate({ ...input.auth, ...(request.subject ? { subject: request.subject } : {}) });
+    const { principal } = await auth.authenticate({
+      ...input.auth,
+      ...(request.subject ? { subject: request.subject } : {}),
+    });
     await checkIdentity(deps, request, principal.userId);
     const ctx: Ctx = {
       deps,
@@ -110,12 +117,14 @@ function failure(deps: Deps, partial: PartialRequest, err: unknown, requestId: s
     confUserID: partial.confUserID ?? '',
     code: f.code,
     responseString: f.message,
-    ...(partial.confObjID !== undefined && type !== 'blueprints' && type !== 'confs' ? { confObjID: partial.confObjID } : {}),
+    ...(partial.confObjID !== undefined && type !== 'blueprints' && type !== 'confs'
+      ? { confObjID: partial.confObjID }
+      : {}),
     ...(withOperation && partial.operation !== undefined ? { operation: partial.operation } : {}),
     ...(f.version !== undefined ? { version: f.version } : {}),
   };
   if (type === 'extended') {
-    const name = 'extensionName' in partial ? String((partial as CcmpRequest).extensionName ?? '') : '';
+    const name = 'extensionName' in partial ? ((partial as CcmpRequest).extensionName ?? '') : '';
     response.body = extensionNameBody(name);
   }
   return { xml: encodeResponse(response), response };

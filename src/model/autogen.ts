@@ -28,13 +28,22 @@ export interface AutogenResult {
 }
 
 /** Replaces every placeholder in place; numbers avoid those already used in `existing`. */
-export function replacePlaceholders(doc: XElement, options: AutogenOptions, existing?: XElement): AutogenResult {
+export function replacePlaceholders(
+  doc: XElement,
+  options: AutogenOptions,
+  existing?: XElement,
+): AutogenResult {
   const replaced = new Map<string, string>();
   let nextNumber = Math.max(maxNumber(doc), existing ? maxNumber(existing) : 0) + 1;
   const valueFor = (token: string, kind: 'object' | 'user' | 'plain'): string => {
     let v = replaced.get(token);
     if (v === undefined) {
-      v = kind === 'object' ? options.newObjectId() : kind === 'user' ? options.newUserId() : String(nextNumber++);
+      v =
+        kind === 'object'
+          ? options.newObjectId()
+          : kind === 'user'
+            ? options.newUserId()
+            : String(nextNumber++);
       replaced.set(token, v);
     }
     return v;
@@ -54,9 +63,11 @@ export function replacePlaceholders(doc: XElement, options: AutogenOptions, exis
     return value.replace(TOKEN, (t) => valueFor(t, 'plain'));
   };
   for (const node of walk(doc)) {
-    if (HAS_TOKEN.test(node.name)) throw new BadRequest(`AUTO_GENERATE placeholder used as an element name (${node.name})`);
+    if (HAS_TOKEN.test(node.name))
+      throw new BadRequest(`AUTO_GENERATE placeholder used as an element name (${node.name})`);
     for (const a of node.attrs) {
-      if (HAS_TOKEN.test(a.name)) throw new BadRequest(`AUTO_GENERATE placeholder used as an attribute name (${a.name})`);
+      if (HAS_TOKEN.test(a.name))
+        throw new BadRequest(`AUTO_GENERATE placeholder used as an attribute name (${a.name})`);
       a.value = replaceValue(a.value);
     }
     node.children = node.children.map((c) => (typeof c === 'string' ? replaceValue(c) : c));
@@ -73,7 +84,8 @@ function maxNumber(doc: XElement): number {
   let max = 0;
   for (const node of walk(doc)) {
     for (const a of node.attrs) {
-      if ((a.name === 'label' || a.name === 'id') && /^[0-9]{1,9}$/.test(a.value)) max = Math.max(max, Number(a.value));
+      if ((a.name === 'label' || a.name === 'id') && /^[0-9]{1,9}$/.test(a.value))
+        max = Math.max(max, Number(a.value));
     }
   }
   return max;

@@ -62,29 +62,51 @@ export function applyDelta(target: XElement, delta: XElement): void {
   for (const [name, items] of groups) {
     const same = (n: XElement) => `${n.ns} ${n.name}` === name;
     if (REPLACED_WHOLE.has(name)) {
-      replaceAll(target, same, items.filter((i) => !isEmpty(i)).map((i) => clone(i)));
+      replaceAll(
+        target,
+        same,
+        items.filter((i) => !isEmpty(i)).map((i) => clone(i)),
+      );
       continue;
     }
     const keyed = items.every((i) => keyOf(i) !== undefined);
     if (keyed) {
+      // One index of the stored siblings by key: large lists must not cost a scan per item.
+      const byKey = new Map<string, XElement>();
+      for (const c of target.children) {
+        if (!isElement(c) || !same(c)) continue;
+        const k = keyOf(c);
+        if (k !== undefined && !byKey.has(k)) byKey.set(k, c);
+      }
+      const removed = new Set<XElement>();
       for (const item of items) {
-        const key = keyOf(item);
-        const index = target.children.findIndex((c) => isElement(c) && same(c) && keyOf(c) === key);
-        const found = index === -1 ? undefined : (target.children[index] as XElement);
+        const key = keyOf(item) as string;
+        const found = byKey.get(key);
         if (isEmpty(item)) {
-          if (index !== -1) target.children.splice(index, 1);
+          if (found) {
+            removed.add(found);
+            byKey.delete(key);
+          }
         } else if (found) {
           applyDelta(found, item);
         } else {
-          target.children.push(clone(item));
+          const added = clone(item);
+          target.children.push(added);
+          byKey.set(key, added);
         }
       }
+      if (removed.size > 0)
+        target.children = target.children.filter((c) => !(isElement(c) && removed.has(c)));
       continue;
     }
     const existing = target.children.filter((c): c is XElement => isElement(c) && same(c));
     const item = items[0] as XElement;
     if (items.length > 1 || existing.length > 1) {
-      replaceAll(target, same, items.filter((i) => !isEmpty(i)).map((i) => clone(i)));
+      replaceAll(
+        target,
+        same,
+        items.filter((i) => !isEmpty(i)).map((i) => clone(i)),
+      );
     } else if (isEmpty(item)) {
       replaceAll(target, same, []);
     } else if (existing[0] && !isLeaf(item) && !isLeaf(existing[0])) {

@@ -7,9 +7,17 @@
 
 export const PLACEHOLDER = /AUTO_GENERATE_[0-9]+/;
 
-const UNRESERVED = "A-Za-z0-9\\-._~";
-const XCON_URI = new RegExp(`^xcon:(?:([${UNRESERVED}+=/!$&'()*,;%]+)@)?([A-Za-z0-9\\-._~:\\[\\]]+)$`, 'i');
-const XCON_USERID = new RegExp(`^xcon-userid:([${UNRESERVED}!$&'()*+,;=%]+)(?:@([A-Za-z0-9\\-._~:\\[\\]]+))?$`, 'i');
+const UNRESERVED = 'A-Za-z0-9\\-._~';
+// A percent sign only as the start of a %XX escape: a bare one is not a URI at all.
+const PCT = '%[0-9A-Fa-f]{2}';
+const XCON_URI = new RegExp(
+  `^xcon:(?:((?:[${UNRESERVED}+=/!$&'()*,;]|${PCT})+)@)?([A-Za-z0-9\\-._~:\\[\\]]+)$`,
+  'i',
+);
+const XCON_USERID = new RegExp(
+  `^xcon-userid:((?:[${UNRESERVED}!$&'()*+,;=]|${PCT})+)(?:@([A-Za-z0-9\\-._~:\\[\\]]+))?$`,
+  'i',
+);
 
 export interface ParsedId {
   /** The object or user part (may be a placeholder). */

@@ -1,7 +1,13 @@
 /**
  * @module From a conference document to the connectors' neutral model.
  */
-import type { ConferenceSpec, JoinMethod, MediaSpec, MediaStatus, ParticipantSpec } from '../../connectors/types.ts';
+import type {
+  ConferenceSpec,
+  JoinMethod,
+  MediaSpec,
+  MediaStatus,
+  ParticipantSpec,
+} from '../../connectors/types.ts';
 import { BadRequest } from '../errors.ts';
 import { NS } from '../xml/namespaces.ts';
 import { attr, child, children, rawText, text, walk, type XElement } from '../xml/tree.ts';

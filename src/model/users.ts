@@ -3,7 +3,18 @@
  * and the member index derived from them.
  */
 import { NS } from '../xml/namespaces.ts';
-import { attr, child, children, el, ensureChild, isElement, setAttr, text, textEl, type XElement } from '../xml/tree.ts';
+import {
+  attr,
+  child,
+  children,
+  el,
+  ensureChild,
+  isElement,
+  setAttr,
+  text,
+  textEl,
+  type XElement,
+} from '../xml/tree.ts';
 import type { Member } from '../store/types.ts';
 import { normalizeId } from './ids.ts';
 
@@ -23,7 +34,11 @@ export function findUserElement(doc: XElement, userId: string): XElement | undef
 
 export function rolesOf(user: XElement): string[] {
   const roles = child(user, NS.info, 'roles');
-  return roles ? children(roles, NS.info, 'entry').map((e) => text(e)).filter((r) => r !== '') : [];
+  return roles
+    ? children(roles, NS.info, 'entry')
+        .map((e) => text(e))
+        .filter((r) => r !== '')
+    : [];
 }
 
 export interface Target {
@@ -49,10 +64,7 @@ export function setTargets(doc: XElement, targets: Target[]): void {
     users.children.push(list);
   }
   const other = list.children.filter((c) => isElement(c) && !(c.ns === NS.xcon && c.name === 'target'));
-  list.children = [
-    ...targets.map((t) => el(NS.xcon, 'target', { uri: t.uri, method: t.method })),
-    ...other,
-  ];
+  list.children = [...targets.map((t) => el(NS.xcon, 'target', { uri: t.uri, method: t.method })), ...other];
 }
 
 export function admissionPolicy(doc: XElement): string | undefined {
@@ -71,7 +83,9 @@ export function upsertUser(
   if (!user) {
     const users = ensureChild(doc, NS.info, 'users');
     user = el(NS.info, 'user', { entity: userId });
-    const firstNonUser = users.children.findIndex((c) => isElement(c) && !(c.ns === NS.info && c.name === 'user'));
+    const firstNonUser = users.children.findIndex(
+      (c) => isElement(c) && !(c.ns === NS.info && c.name === 'user'),
+    );
     if (firstNonUser === -1) users.children.push(user);
     else users.children.splice(firstNonUser, 0, user);
   } else {
@@ -82,13 +96,16 @@ export function upsertUser(
   }
   if (facts.sipUri) {
     const aors = ensureChild(user, NS.info, 'associated-aors');
-    const known = children(aors, NS.info, 'entry').some((e) => text(child(e, NS.info, 'uri')).toLowerCase() === facts.sipUri?.toLowerCase());
+    const known = children(aors, NS.info, 'entry').some(
+      (e) => text(child(e, NS.info, 'uri')).toLowerCase() === facts.sipUri?.toLowerCase(),
+    );
     if (!known) aors.children.push(el(NS.info, 'entry', {}, [textEl(NS.info, 'uri', facts.sipUri)]));
   }
   if (facts.roles && facts.roles.length > 0) {
     const roles = ensureChild(user, NS.info, 'roles');
     const have = new Set(rolesOf(user).map((r) => r.toLowerCase()));
-    for (const r of facts.roles) if (!have.has(r.toLowerCase())) roles.children.push(textEl(NS.info, 'entry', r));
+    for (const r of facts.roles)
+      if (!have.has(r.toLowerCase())) roles.children.push(textEl(NS.info, 'entry', r));
   }
   return user;
 }
@@ -99,7 +116,13 @@ export function removeUser(doc: XElement, userId: string): boolean {
   const key = normalizeId(userId);
   const before = users.children.length;
   users.children = users.children.filter(
-    (c) => !(isElement(c) && c.ns === NS.info && c.name === 'user' && normalizeId(attr(c, 'entity') ?? '') === key),
+    (c) =>
+      !(
+        isElement(c) &&
+        c.ns === NS.info &&
+        c.name === 'user' &&
+        normalizeId(attr(c, 'entity') ?? '') === key
+      ),
   );
   return users.children.length !== before;
 }
@@ -132,7 +155,10 @@ export function membersOf(doc: XElement, owner: string): Member[] {
     const entity = attr(u, 'entity');
     if (!entity) continue;
     const r = rolesOf(u).map((x) => x.toLowerCase());
-    const role = ['organizer', 'administrator', 'moderator'].find((x) => r.includes(x)) ?? r.find((x) => x !== '') ?? 'participant';
+    const role =
+      ['organizer', 'administrator', 'moderator'].find((x) => r.includes(x)) ??
+      r.find((x) => x !== '') ??
+      'participant';
     put(entity, role);
   }
   for (const t of targetsOf(doc)) {

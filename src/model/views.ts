@@ -19,7 +19,9 @@ export function publicView(doc: XElement, domain: string): XElement | undefined 
   if (!needsPublicView(doc)) return undefined;
   const view = clone(doc);
   for (const node of walk(view)) {
-    node.children = node.children.filter((c) => !(isElement(c) && c.ns === NS.xcon && c.name === 'conference-password'));
+    node.children = node.children.filter(
+      (c) => !(isElement(c) && c.ns === NS.xcon && c.name === 'conference-password'),
+    );
   }
   applyAnonymity(view, domain);
   return view;
@@ -27,7 +29,8 @@ export function publicView(doc: XElement, domain: string): XElement | undefined 
 
 function needsPublicView(doc: XElement): boolean {
   for (const node of walk(doc)) {
-    if (node.ns === NS.xcon && (node.name === 'conference-password' || node.name === 'provide-anonymity')) return true;
+    if (node.ns === NS.xcon && (node.name === 'conference-password' || node.name === 'provide-anonymity'))
+      return true;
   }
   return false;
 }
@@ -79,13 +82,23 @@ function maskUsers(doc: XElement, aliases: ReadonlyMap<string, string | null>): 
     user.children = user.children.filter(
       (c) =>
         !isElement(c) ||
-        !(c.ns === NS.info && ['display-text', 'associated-aors', 'endpoint', 'cascaded-focus'].includes(c.name)),
+        !(
+          c.ns === NS.info &&
+          ['display-text', 'associated-aors', 'endpoint', 'cascaded-focus'].includes(c.name)
+        ),
     );
     user.children.unshift({
       ns: NS.info,
       name: 'associated-aors',
       attrs: [],
-      children: [{ ns: NS.info, name: 'entry', attrs: [], children: [{ ns: NS.info, name: 'uri', attrs: [], children: [ANONYMOUS_SIP] }] }],
+      children: [
+        {
+          ns: NS.info,
+          name: 'entry',
+          attrs: [],
+          children: [{ ns: NS.info, name: 'uri', attrs: [], children: [ANONYMOUS_SIP] }],
+        },
+      ],
     });
   }
   users.children = users.children.filter((c) => {

@@ -28,9 +28,13 @@ import { removePasswords, trimValues, validateDocument } from './document-steps.
 import { listFiltered } from './listing.ts';
 
 export async function blueprintsRequest(ctx: Ctx): Promise<CcmpResponse> {
-  if (ctx.request.confObjID !== undefined) throw new BadRequest('blueprintsRequest must not carry a confObjID');
+  if (ctx.request.confObjID !== undefined)
+    throw new BadRequest('blueprintsRequest must not carry a confObjID');
   authorize(ctx, 'retrieve', ctx.isAdmin ? 'administrator' : 'none', 'the blueprint list');
-  const uris = await ctx.deps.store.listAll({ kinds: ['blueprint'], limit: ctx.deps.config.limits.maxListEntries });
+  const uris = await ctx.deps.store.listAll({
+    kinds: ['blueprint'],
+    limit: ctx.deps.config.limits.maxListEntries,
+  });
   const entries = await listFiltered(
     ctx,
     uris,
@@ -45,7 +49,10 @@ export async function blueprintsRequest(ctx: Ctx): Promise<CcmpResponse> {
   entries.sort((a, b) => a.uri.localeCompare(b.uri));
   // uris-type needs at least one entry: an empty list is answered without blueprintsInfo.
   if (entries.length === 0) return success(ctx, { operation: undefined });
-  return success(ctx, { operation: undefined, body: `<blueprintsInfo>${entries.map((e) => e.xml).join('')}</blueprintsInfo>` });
+  return success(ctx, {
+    operation: undefined,
+    body: `<blueprintsInfo>${entries.map((e) => e.xml).join('')}</blueprintsInfo>`,
+  });
 }
 
 export async function blueprintRequest(ctx: Ctx): Promise<CcmpResponse> {
@@ -64,9 +71,17 @@ export async function blueprintRequest(ctx: Ctx): Promise<CcmpResponse> {
       removePasswords(doc);
       validateDocument(doc);
       const now = ctx.deps.platform.now();
-      const stored = toStored(ctx, { uri: normalizeId(uri), kind: 'blueprint', version: 1, owner: ctx.userId, createdAt: now }, doc);
+      const stored = toStored(
+        ctx,
+        { uri: normalizeId(uri), kind: 'blueprint', version: 1, owner: ctx.userId, createdAt: now },
+        doc,
+      );
       await commit(ctx, [{ op: 'put', object: stored }]);
-      return success(ctx, { confObjID: uri, version: 1, body: embedDocument(stored.document, 'blueprintInfo') });
+      return success(ctx, {
+        confObjID: uri,
+        version: 1,
+        body: embedDocument(stored.document, 'blueprintInfo'),
+      });
     }
     case 'update': {
       const confObjID = required(ctx.request.confObjID, '<confObjID>');
@@ -91,7 +106,9 @@ export async function blueprintRequest(ctx: Ctx): Promise<CcmpResponse> {
         const bp = await load(ctx, confObjID, ['blueprint']);
         checkIfMatch(ctx, bp);
         if (bp.uri === normalizeId(`xcon:default@${ctx.deps.config.domain}`)) {
-          throw new ForbiddenDeleteParent('the system default blueprint is the parent of every directly created conference');
+          throw new ForbiddenDeleteParent(
+            'the system default blueprint is the parent of every directly created conference',
+          );
         }
         await commit(ctx, [{ op: 'delete', uri: bp.uri, expectedVersion: bp.version }]);
         return success(ctx, {});

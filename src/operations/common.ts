@@ -38,7 +38,8 @@ export function required<T>(value: T | undefined, what: string): T {
 
 export function operationOf(ctx: Ctx, allowed: readonly Operation[]): Operation {
   const op = required(ctx.request.operation, `<operation> (one of ${allowed.join(', ')})`);
-  if (!allowed.includes(op)) throw new Forbidden(`operation ${op} is not valid for ${ctx.request.type}Request`);
+  if (!allowed.includes(op))
+    throw new Forbidden(`operation ${op} is not valid for ${ctx.request.type}Request`);
   return op;
 }
 
@@ -53,7 +54,9 @@ const KIND_NAMES: Record<ObjectKind, string> = {
 export async function load(ctx: Ctx, uri: string, kinds: ObjectKind[]): Promise<StoredObject> {
   const found = await ctx.deps.store.get(normalizeId(uri));
   if (!found || !kinds.includes(found.kind)) {
-    throw new ObjectNotFound(`${uri} is not a ${kinds.map((k) => KIND_NAMES[k]).join(' or ')} of this server`);
+    throw new ObjectNotFound(
+      `${uri} is not a ${kinds.map((k) => KIND_NAMES[k]).join(' or ')} of this server`,
+    );
   }
   return found;
 }
@@ -76,7 +79,8 @@ export type Grant = 'allow' | 'self' | 'policy';
 /** Looks the permission table up; refusals throw the table's code. */
 export function authorize(ctx: Ctx, operation: Operation, actor: Actor, what: string): Grant {
   const access = permission(ctx.request.type, operation, actor);
-  if (access === undefined) throw new Forbidden(`operation ${operation} is not valid for ${ctx.request.type}Request`);
+  if (access === undefined)
+    throw new Forbidden(`operation ${operation} is not valid for ${ctx.request.type}Request`);
   switch (access) {
     case 'allow':
     case 'self':
@@ -85,7 +89,9 @@ export function authorize(ctx: Ctx, operation: Operation, actor: Actor, what: st
     case 401:
       throw new Unauthorized(`${ctx.userId} is not authorized to ${operation} ${what}`);
     case 403:
-      throw new Forbidden(`${operation} is not allowed on ${what} for ${actor === 'none' ? 'this user' : `role ${actor}`}`);
+      throw new Forbidden(
+        `${operation} is not allowed on ${what} for ${actor === 'none' ? 'this user' : `role ${actor}`}`,
+      );
     case 426:
       throw new ForbiddenChangeProtected(`role ${actor} may not change ${what}`);
   }
@@ -121,7 +127,9 @@ export function checkPassword(ctx: Ctx, obj: StoredObject): void {
 /** Optimistic concurrency on top of the RFC: If-Match names the version the client last saw. */
 export function checkIfMatch(ctx: Ctx, obj: StoredObject): void {
   if (ctx.ifMatch !== undefined && ctx.ifMatch !== obj.version) {
-    throw new Conflict(`the object is at version ${obj.version}, not ${ctx.ifMatch} (If-Match)`, { version: obj.version });
+    throw new Conflict(`the object is at version ${obj.version}, not ${ctx.ifMatch} (If-Match)`, {
+      version: obj.version,
+    });
   }
 }
 
@@ -130,7 +138,8 @@ export async function exclusive<T>(ctx: Ctx, key: string, work: () => Promise<T>
   try {
     return await ctx.deps.mutex.run(normalizeId(key), work);
   } catch (err) {
-    if (err instanceof QueueFull) throw new RequestTimeout('too many operations are waiting on this conference');
+    if (err instanceof QueueFull)
+      throw new RequestTimeout('too many operations are waiting on this conference');
     throw err;
   }
 }
@@ -145,7 +154,12 @@ export function connectorFor(ctx: Ctx, obj?: StoredObject): Connector {
 }
 
 /** A backend call with the configured time limit (510 when exceeded). */
-export async function backend<T>(ctx: Ctx, connector: Connector, what: string, call: () => Promise<T>): Promise<T> {
+export async function backend<T>(
+  ctx: Ctx,
+  connector: Connector,
+  what: string,
+  call: () => Promise<T>,
+): Promise<T> {
   const ms = ctx.deps.config.backendTimeoutMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

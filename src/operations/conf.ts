@@ -8,7 +8,14 @@ import { description, embedDocument, entityOf, parseDocument, setEntity } from '
 import { normalizeId, parseXconUri } from '../model/ids.ts';
 import { specOf } from '../model/spec.ts';
 import { setTargets, targetsOf, upsertUser } from '../model/users.ts';
-import { BadRequest, Conflict, ForbiddenDeleteParent, InvalidDomain, ResourcesNotAvailable, Unauthorized } from '../errors.ts';
+import {
+  BadRequest,
+  Conflict,
+  ForbiddenDeleteParent,
+  InvalidDomain,
+  ResourcesNotAvailable,
+  Unauthorized,
+} from '../errors.ts';
 import type { CcmpResponse } from '../ccmp/encode.ts';
 import { randomId } from '../platform.ts';
 import type { StoredObject } from '../store/types.ts';
@@ -80,12 +87,17 @@ export async function suppliedDocument(ctx: Ctx, info: XElement): Promise<{ doc:
   replacePlaceholders(doc, autogenOptions(ctx));
   let uri: string;
   if (entity === undefined || entity === '' || hasPlaceholder(entity)) {
-    uri = entity && hasPlaceholder(entity) ? (doc.attrs.find((a) => a.name === 'entity')?.value ?? '') : newObjectUri(ctx);
+    uri =
+      entity && hasPlaceholder(entity)
+        ? (doc.attrs.find((a) => a.name === 'entity')?.value ?? '')
+        : newObjectUri(ctx);
   } else {
     const parsed = parseXconUri(entity);
     if (!parsed) throw new BadRequest(`entity "${entity}" is not an XCON-URI`);
     if (!ctx.deps.config.domains.has(parsed.host)) {
-      throw new InvalidDomain(`entity ${entity}: domain "${parsed.host}" is not served by this conference server`);
+      throw new InvalidDomain(
+        `entity ${entity}: domain "${parsed.host}" is not served by this conference server`,
+      );
     }
     if (await ctx.deps.store.get(normalizeId(entity))) throw new Conflict(`${entity} already exists`);
     uri = entity;
@@ -93,26 +105,35 @@ export async function suppliedDocument(ctx: Ctx, info: XElement): Promise<{ doc:
   setEntity(doc, uri);
   // The RFC 4575 state and version attributes are not used in XCON documents (RFC 6501 §4.1).
   for (const node of walk(doc)) {
-    if (node.ns === NS.info) node.attrs = node.attrs.filter((a) => !(a.ns === '' && (a.name === 'state' || a.name === 'version')));
+    if (node.ns === NS.info)
+      node.attrs = node.attrs.filter((a) => !(a.ns === '' && (a.name === 'state' || a.name === 'version')));
   }
   return { doc, uri };
 }
 
 async function checkCreateLimits(ctx: Ctx): Promise<void> {
   const { limits } = ctx.deps.config;
-  if ((await ctx.deps.store.count(['conference', 'sidebar-by-val', 'sidebar-by-ref'])) >= limits.maxConferences) {
+  if (
+    (await ctx.deps.store.count(['conference', 'sidebar-by-val', 'sidebar-by-ref'])) >= limits.maxConferences
+  ) {
     throw new ResourcesNotAvailable(`this system holds its maximum of ${limits.maxConferences} conferences`);
   }
-  const mine = await ctx.deps.store.listByMember(ctx.userId, { kinds: ['conference'], limit: limits.maxConferencesPerUser + 1 });
+  const mine = await ctx.deps.store.listByMember(ctx.userId, {
+    kinds: ['conference'],
+    limit: limits.maxConferencesPerUser + 1,
+  });
   if (mine.length >= limits.maxConferencesPerUser) {
-    throw new ResourcesNotAvailable(`a user may take part in at most ${limits.maxConferencesPerUser} conferences`);
+    throw new ResourcesNotAvailable(
+      `a user may take part in at most ${limits.maxConferencesPerUser} conferences`,
+    );
   }
 }
 
 async function create(ctx: Ctx): Promise<CcmpResponse> {
   authorize(ctx, 'create', ctx.isAdmin ? 'administrator' : 'none', 'conferences');
   const { confObjID, info } = ctx.request;
-  if (confObjID !== undefined && info) throw new BadRequest('confInfo must not be sent together with a confObjID to clone');
+  if (confObjID !== undefined && info)
+    throw new BadRequest('confInfo must not be sent together with a confObjID to clone');
   await checkCreateLimits(ctx);
 
   let doc: XElement;
@@ -144,7 +165,10 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
       const defaults = parseDocument(base.document);
       // The blueprint's own title and purpose describe the blueprint, not the new conference.
       const desc = description(defaults);
-      if (desc) desc.children = desc.children.filter((c) => !(isElement(c) && c.ns === NS.info && (c.name === 'display-text' || c.name === 'free-text')));
+      if (desc)
+        desc.children = desc.children.filter(
+          (c) => !(isElement(c) && c.ns === NS.info && (c.name === 'display-text' || c.name === 'free-text')),
+        );
       doc = inheritDefaults(defaults, supplied.doc);
       uri = supplied.uri;
     } else {
@@ -161,7 +185,9 @@ export async function createFromDocument(
   ctx: Ctx,
   doc: XElement,
   facts: { uri: string; clonedFrom?: string; kind: StoredObject['kind']; parent?: StoredObject },
-  extraWrites: (created: StoredObject) => Promise<Parameters<Ctx['deps']['store']['commit']>[0]> = async () => [],
+  extraWrites: (
+    created: StoredObject,
+  ) => Promise<Parameters<Ctx['deps']['store']['commit']>[0]> = async () => [],
 ): Promise<CcmpResponse> {
   const owner = ctx.userId;
   trimValues(doc);
@@ -173,7 +199,8 @@ export async function createFromDocument(
     roles: ['organizer', 'moderator'],
   });
   const targets = targetsOf(doc);
-  if (!targets.some((t) => normalizeId(t.uri) === owner)) setTargets(doc, [{ uri: owner, method: 'dial-in' }, ...targets]);
+  if (!targets.some((t) => normalizeId(t.uri) === owner))
+    setTargets(doc, [{ uri: owner, method: 'dial-in' }, ...targets]);
   await reconcileParticipants(ctx, doc, owner, new Set());
   validateDocument(doc);
 
@@ -245,7 +272,9 @@ export async function updateDocument(
   ctx: Ctx,
   obj: StoredObject,
   change: (doc: XElement) => Promise<void>,
-  extraWrites: (updated: StoredObject) => Promise<Parameters<Ctx['deps']['store']['commit']>[0]> = async () => [],
+  extraWrites: (
+    updated: StoredObject,
+  ) => Promise<Parameters<Ctx['deps']['store']['commit']>[0]> = async () => [],
 ): Promise<StoredObject> {
   const doc = parseDocument(obj.document);
   const before = targetSet(doc);
@@ -257,10 +286,17 @@ export async function updateDocument(
   const connector = connectorFor(ctx, obj);
   const handle = handleOf(obj);
   const kind = obj.kind === 'conference' ? 'conference' : 'sidebar';
-  const spec = specOf(doc, { uri: obj.uri, kind, owner: obj.owner, ...(obj.parentUri ? { parentUri: obj.parentUri } : {}) });
+  const spec = specOf(doc, {
+    uri: obj.uri,
+    kind,
+    owner: obj.owner,
+    ...(obj.parentUri ? { parentUri: obj.parentUri } : {}),
+  });
   let newHandle = handle;
   if (handle && obj.kind !== 'blueprint') {
-    newHandle = await backend(ctx, connector, 'updating the conference', () => connector.updateConference(handle, spec));
+    newHandle = await backend(ctx, connector, 'updating the conference', () =>
+      connector.updateConference(handle, spec),
+    );
     // conf-uris is server-managed: always exactly the join URI (a delta may not take it away).
     setConferenceUri(doc, newHandle.joinUri);
   }
@@ -274,7 +310,10 @@ export async function updateDocument(
     doc,
   );
   try {
-    await commit(ctx, [{ op: 'put', object: updated, expectedVersion: obj.version }, ...(await extraWrites(updated))]);
+    await commit(ctx, [
+      { op: 'put', object: updated, expectedVersion: obj.version },
+      ...(await extraWrites(updated)),
+    ]);
   } catch (err) {
     if (handle && obj.kind !== 'blueprint') {
       const previous = specOf(parseDocument(obj.document), { uri: obj.uri, kind, owner: obj.owner });
@@ -340,7 +379,10 @@ async function update(ctx: Ctx): Promise<CcmpResponse> {
     checkPassword(ctx, obj);
     checkIfMatch(ctx, obj);
     const updated = await updateDocument(ctx, obj, async (doc) => applyConferenceDelta(ctx, info, doc));
-    return success(ctx, { version: updated.version, body: embedDocument(visibleDocument(updated, actor), 'confInfo') });
+    return success(ctx, {
+      version: updated.version,
+      body: embedDocument(visibleDocument(updated, actor), 'confInfo'),
+    });
   });
 }
 
@@ -353,11 +395,14 @@ async function remove(ctx: Ctx): Promise<CcmpResponse> {
     checkIfMatch(ctx, obj);
     const sidebars = await ctx.deps.store.listChildren(obj.uri);
     if (sidebars.length > 0) {
-      throw new ForbiddenDeleteParent(`${confObjID} is the parent of ${sidebars.length} sidebar(s); delete them first`);
+      throw new ForbiddenDeleteParent(
+        `${confObjID} is the parent of ${sidebars.length} sidebar(s); delete them first`,
+      );
     }
     const connector = connectorFor(ctx, obj);
     const handle = handleOf(obj);
-    if (handle) await backend(ctx, connector, 'deleting the conference', () => connector.deleteConference(handle));
+    if (handle)
+      await backend(ctx, connector, 'deleting the conference', () => connector.deleteConference(handle));
     await commit(ctx, [{ op: 'delete', uri: obj.uri, expectedVersion: obj.version }]);
     return success(ctx, { confObjID });
   });
@@ -372,7 +417,8 @@ export async function confsRequest(ctx: Ctx): Promise<CcmpResponse> {
     : await ctx.deps.store.listByMember(ctx.userId, { kinds: ['conference'], limit });
   const entries = await listFiltered(ctx, uris);
   // uris-type needs at least one entry: an empty list is answered without confsInfo.
-  const body = entries.length > 0 ? `<confsInfo>${entries.map((e) => e.xml).join('')}</confsInfo>` : undefined;
+  const body =
+    entries.length > 0 ? `<confsInfo>${entries.map((e) => e.xml).join('')}</confsInfo>` : undefined;
   return success(ctx, { operation: undefined, ...(body ? { body } : {}) });
 }
 

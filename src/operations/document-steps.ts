@@ -3,6 +3,7 @@
  * server-managed conf-uris entry, iCalendar line ends, protected elements, value checks.
  */
 import { BadRequest, ForbiddenChangeProtected } from '../errors.ts';
+import { checkStructure } from '../model/structure.ts';
 import { ensureDescription, description } from '../model/document.ts';
 import { parseXconUri } from '../model/ids.ts';
 import { randomId } from '../platform.ts';
@@ -38,7 +39,9 @@ export function inheritDefaults(base: XElement, supplied: XElement): XElement {
   for (const section of supplied.children) {
     if (!isElement(section)) continue;
     const existing = child(out, section.ns, section.name);
-    const mergeable = section.ns === NS.info && ['conference-description', 'users', 'conference-state'].includes(section.name);
+    const mergeable =
+      section.ns === NS.info &&
+      ['conference-description', 'users', 'conference-state'].includes(section.name);
     if (!existing || !mergeable) {
       setChild(out, section.ns, section.name, clone(section));
       continue;
@@ -59,7 +62,9 @@ export function setConferenceUri(doc: XElement, joinUri: string): void {
   const desc = ensureDescription(doc);
   const previous = child(desc, NS.info, 'conf-uris');
   const passwords: XElement[] = [];
-  if (previous) for (const node of walk(previous)) if (node.ns === NS.xcon && node.name === 'conference-password') passwords.push(node);
+  if (previous)
+    for (const node of walk(previous))
+      if (node.ns === NS.xcon && node.name === 'conference-password') passwords.push(node);
   const subject = text(child(desc, NS.info, 'subject')) || text(child(desc, NS.info, 'display-text'));
   const entry = el(NS.info, 'entry', {}, [
     textEl(NS.info, 'uri', joinUri),
@@ -117,17 +122,28 @@ export function stripForClone(doc: XElement): void {
   const uris = child(desc, NS.info, 'conf-uris');
   if (uris) {
     const passwords = [...walk(uris)].filter((n) => n.ns === NS.xcon && n.name === 'conference-password');
-    setChild(desc, NS.info, 'conf-uris', passwords.length ? el(NS.info, 'conf-uris', {}, [el(NS.info, 'entry', {}, passwords)]) : undefined);
+    setChild(
+      desc,
+      NS.info,
+      'conf-uris',
+      passwords.length ? el(NS.info, 'conf-uris', {}, [el(NS.info, 'entry', {}, passwords)]) : undefined,
+    );
   }
 }
 
-export function setParentLink(doc: XElement, name: 'cloning-parent' | 'sidebar-parent', parentUri: string): void {
+export function setParentLink(
+  doc: XElement,
+  name: 'cloning-parent' | 'sidebar-parent',
+  parentUri: string,
+): void {
   setChild(ensureDescription(doc), NS.xcon, name, textEl(NS.xcon, name, parentUri));
 }
 
 export function removePasswords(doc: XElement): void {
   for (const node of walk(doc)) {
-    node.children = node.children.filter((c) => !(isElement(c) && c.ns === NS.xcon && c.name === 'conference-password'));
+    node.children = node.children.filter(
+      (c) => !(isElement(c) && c.ns === NS.xcon && c.name === 'conference-password'),
+    );
   }
 }
 
@@ -136,10 +152,14 @@ export function removePasswords(doc: XElement): void {
  * not be changed by clients (426); conf-uris may only carry passwords. Returns the delta with
  * conf-uris reduced to its password change, if any.
  */
-export function screenDelta(current: XElement, delta: XElement): { delta: XElement; password?: string | null } {
+export function screenDelta(
+  current: XElement,
+  delta: XElement,
+): { delta: XElement; password?: string | null } {
   const d = clone(delta);
   for (const name of ['sidebars-by-val', 'sidebars-by-ref']) {
-    if (child(d, NS.info, name)) throw new ForbiddenChangeProtected(`${name} is managed through sidebar requests`);
+    if (child(d, NS.info, name))
+      throw new ForbiddenChangeProtected(`${name} is managed through sidebar requests`);
   }
   const desc = child(d, NS.info, 'conference-description');
   let password: string | null | undefined;
@@ -150,7 +170,8 @@ export function screenDelta(current: XElement, delta: XElement): { delta: XEleme
       const given = child(desc, NS.xcon, name);
       if (!given) continue;
       const existing = cur ? text(child(cur, NS.xcon, name)) : '';
-      if (text(given).toLowerCase() !== existing.toLowerCase()) throw new ForbiddenChangeProtected(`${name} cannot be changed`);
+      if (text(given).toLowerCase() !== existing.toLowerCase())
+        throw new ForbiddenChangeProtected(`${name} cannot be changed`);
       removeChildren(desc, NS.xcon, name);
       screened = true;
     }
@@ -197,14 +218,22 @@ const BOOLEAN_FIELDS: [string, string][] = [
 
 /** Value checks on a whole document: the RFC 6503 §4.2 rule is to validate all before applying. */
 export function validateDocument(doc: XElement): void {
+  checkStructure(doc);
   const entity = attr(doc, 'entity');
-  if (!entity || !parseXconUri(entity)) throw new BadRequest(`conference entity "${entity ?? ''}" is not an XCON-URI`);
+  if (!entity || !parseXconUri(entity))
+    throw new BadRequest(`conference entity "${entity ?? ''}" is not an XCON-URI`);
   const labels = new Set<string>();
   for (const node of walk(doc)) {
-    if (INTEGER_FIELDS.some(([ns, n]) => node.ns === ns && node.name === n) && !/^[0-9]{1,9}$/.test(text(node))) {
+    if (
+      INTEGER_FIELDS.some(([ns, n]) => node.ns === ns && node.name === n) &&
+      !/^[0-9]{1,9}$/.test(text(node))
+    ) {
       throw new BadRequest(`${node.name} must be a non-negative integer, not "${text(node)}"`);
     }
-    if (BOOLEAN_FIELDS.some(([ns, n]) => node.ns === ns && node.name === n) && !/^(true|false|1|0)$/.test(text(node))) {
+    if (
+      BOOLEAN_FIELDS.some(([ns, n]) => node.ns === ns && node.name === n) &&
+      !/^(true|false|1|0)$/.test(text(node))
+    ) {
       throw new BadRequest(`${node.name} must be true or false, not "${text(node)}"`);
     }
     if (node.ns === NS.info && node.name === 'available-media') {
@@ -215,6 +244,7 @@ export function validateDocument(doc: XElement): void {
         labels.add(label);
       }
     }
-    if (node.ns === NS.info && node.name === 'user' && !attr(node, 'entity')) throw new BadRequest('every user needs an entity');
+    if (node.ns === NS.info && node.name === 'user' && !attr(node, 'entity'))
+      throw new BadRequest('every user needs an entity');
   }
 }

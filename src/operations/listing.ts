@@ -27,11 +27,12 @@ export async function listFiltered(
   const filter = ctx.request.xpathFilter;
   if (filter === undefined && !needObjects) return uris.map((uri) => ({ uri, xml: uriEntry(uri, {}) }));
   let objects = await ctx.deps.store.getMany(uris);
-  if (filter !== undefined) objects = applyFilter(ctx, filter, objects, (o) => visibleDocument(o, actorOf(ctx, o)));
+  if (filter !== undefined)
+    objects = applyFilter(ctx, filter, objects, (o) => visibleDocument(o, actorOf(ctx, o)));
   return objects.map((obj) => ({ obj, uri: obj.uri, xml: uriEntry(displayUri(obj), describe(obj)) }));
 }
 
-export function applyFilter<T>(ctx: Ctx, expression: string, items: T[], xmlOf: (item: T) => string): T[] {
+export function applyFilter<T>(_ctx: Ctx, expression: string, items: T[], xmlOf: (item: T) => string): T[] {
   try {
     return filterDocuments(compileXPathFilter(expression), items, xmlOf);
   } catch (err) {
@@ -41,7 +42,6 @@ export function applyFilter<T>(ctx: Ctx, expression: string, items: T[], xmlOf: 
     }
     throw err;
   }
-  void ctx;
 }
 
 /** The entity as written in the document (keeps the case the creator chose). */

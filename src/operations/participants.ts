@@ -9,7 +9,16 @@
  */
 import { ResourcesNotAvailable } from '../errors.ts';
 import { isSignallingUri, normalizeId, userIdFromSipUri } from '../model/ids.ts';
-import { findUserElement, removeUser, rolesOf, setTargets, targetsOf, upsertUser, userElements, type Target } from '../model/users.ts';
+import {
+  findUserElement,
+  removeUser,
+  rolesOf,
+  setTargets,
+  targetsOf,
+  upsertUser,
+  userElements,
+  type Target,
+} from '../model/users.ts';
 import { randomId } from '../platform.ts';
 import { NS } from '../xml/namespaces.ts';
 import { child, text, type XElement } from '../xml/tree.ts';
@@ -29,14 +38,16 @@ export async function resolveSignallingUri(ctx: Ctx, uri: string): Promise<Resol
   if (principal) {
     return {
       userId: principal.userId,
-      ...(principal.sipUri ?? sipUri ? { sipUri: principal.sipUri ?? sipUri } : {}),
+      ...((principal.sipUri ?? sipUri) ? { sipUri: principal.sipUri ?? sipUri } : {}),
       ...(principal.displayName ? { displayName: principal.displayName } : {}),
     };
   }
   const key = (sipUri ?? clean).toLowerCase();
   const known = await ctx.deps.store.findAllocatedUser(key);
   if (known) return { userId: known, ...(sipUri ? { sipUri } : {}) };
-  const candidate = (sipUri ? userIdFromSipUri(sipUri) : undefined) ?? `xcon-userid:${randomId(ctx.deps.platform)}@${ctx.deps.config.domain}`;
+  const candidate =
+    (sipUri ? userIdFromSipUri(sipUri) : undefined) ??
+    `xcon-userid:${randomId(ctx.deps.platform)}@${ctx.deps.config.domain}`;
   const userId = await ctx.deps.store.allocateUser(candidate, key);
   return { userId, ...(sipUri ? { sipUri } : {}) };
 }
@@ -58,7 +69,14 @@ export async function describeUser(ctx: Ctx, userId: string): Promise<ResolvedUs
  * Resolves targets to XCON-USERIDs, adds a user per invitee, and drops the users whose target
  * was removed (organizer and moderators excepted).
  */
-export async function reconcileParticipants(ctx: Ctx, doc: XElement, owner: string, previousTargets: ReadonlySet<string>): Promise<void> {
+export async function reconcileParticipants(
+  ctx: Ctx,
+  doc: XElement,
+  owner: string,
+  previousTargets: ReadonlySet<string>,
+): Promise<void> {
+  // Refuse oversized lists before doing per-invitee work on them.
+  checkUserLimit(ctx, doc);
   const resolved: Target[] = [];
   const seen = new Set<string>();
   for (const target of targetsOf(doc)) {
@@ -93,11 +111,15 @@ export async function reconcileParticipants(ctx: Ctx, doc: XElement, owner: stri
 }
 
 export function checkUserLimit(ctx: Ctx, doc: XElement): void {
-  const count = new Set([...userElements(doc).map((u) => normalizeId(u.attrs.find((a) => a.name === 'entity')?.value ?? '')), ...targetsOf(doc).map((t) => normalizeId(t.uri))]).size;
+  const count = new Set([
+    ...userElements(doc).map((u) => normalizeId(u.attrs.find((a) => a.name === 'entity')?.value ?? '')),
+    ...targetsOf(doc).map((t) => normalizeId(t.uri)),
+  ]).size;
   const desc = child(doc, NS.info, 'conference-description');
   const declared = Number(text(desc ? child(desc, NS.info, 'maximum-user-count') : undefined) || Infinity);
   const max = Math.min(ctx.deps.config.limits.maxUsersPerConference, declared);
-  if (count > max) throw new ResourcesNotAvailable(`the conference would have ${count} users; at most ${max} are allowed`);
+  if (count > max)
+    throw new ResourcesNotAvailable(`the conference would have ${count} users; at most ${max} are allowed`);
 }
 
 export function targetSet(doc: XElement): Set<string> {

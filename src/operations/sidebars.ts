@@ -42,7 +42,9 @@ import { applyFilter } from './listing.ts';
 type SidebarKind = Extract<ObjectKind, 'sidebar-by-val' | 'sidebar-by-ref'>;
 
 function kindOf(ctx: Ctx): SidebarKind {
-  return ctx.request.type === 'sidebarByVal' || ctx.request.type === 'sidebarsByVal' ? 'sidebar-by-val' : 'sidebar-by-ref';
+  return ctx.request.type === 'sidebarByVal' || ctx.request.type === 'sidebarsByVal'
+    ? 'sidebar-by-val'
+    : 'sidebar-by-ref';
 }
 
 /** The parent's document with this sidebar's entry added, replaced or removed. */
@@ -56,7 +58,10 @@ function withSidebarEntry(parentDoc: XElement, sidebar: StoredObject, remove: bo
   const key = sidebar.uri;
   list.children = list.children.filter((c) => {
     if (!isElement(c) || c.name !== 'entry') return true;
-    const id = sidebar.kind === 'sidebar-by-val' ? (c.attrs.find((a) => a.name === 'entity')?.value ?? '') : text(child(c, NS.info, 'uri'));
+    const id =
+      sidebar.kind === 'sidebar-by-val'
+        ? (c.attrs.find((a) => a.name === 'entity')?.value ?? '')
+        : text(child(c, NS.info, 'uri'));
     return normalizeId(id) !== key;
   });
   if (!remove) {
@@ -65,9 +70,16 @@ function withSidebarEntry(parentDoc: XElement, sidebar: StoredObject, remove: bo
       list.children.push({ ...sidebarDoc, ns: NS.info, name: 'entry' });
     } else {
       const desc = description(sidebarDoc);
-      const title = desc ? text(child(desc, NS.info, 'display-text')) || text(child(desc, NS.info, 'subject')) : '';
+      const title = desc
+        ? text(child(desc, NS.info, 'display-text')) || text(child(desc, NS.info, 'subject'))
+        : '';
       const entity = sidebarDoc.attrs.find((a) => a.name === 'entity')?.value ?? sidebar.uri;
-      list.children.push(el(NS.info, 'entry', {}, [textEl(NS.info, 'uri', entity), ...(title ? [textEl(NS.info, 'display-text', title)] : [])]));
+      list.children.push(
+        el(NS.info, 'entry', {}, [
+          textEl(NS.info, 'uri', entity),
+          ...(title ? [textEl(NS.info, 'display-text', title)] : []),
+        ]),
+      );
     }
   }
   if (list.children.length === 0) setChild(parentDoc, NS.info, listName, undefined);
@@ -88,7 +100,9 @@ export async function sidebarsListRequest(ctx: Ctx): Promise<CcmpResponse> {
   if (ctx.request.operation !== undefined && ctx.request.operation !== 'retrieve') {
     operationOf(ctx, ['retrieve']);
   }
-  const parent = await load(ctx, required(ctx.request.confObjID, '<confObjID> (the main conference)'), ['conference']);
+  const parent = await load(ctx, required(ctx.request.confObjID, '<confObjID> (the main conference)'), [
+    'conference',
+  ]);
   const actor = actorOf(ctx, parent);
   authorize(ctx, 'retrieve', actor, parent.uri);
   checkPassword(ctx, parent);
@@ -101,11 +115,19 @@ export async function sidebarsListRequest(ctx: Ctx): Promise<CcmpResponse> {
   if (filter !== undefined) {
     const entries = children(list, NS.info, 'entry');
     if (kind === 'sidebar-by-val') {
-      const kept = applyFilter(ctx, filter, entries, (e) => serialize({ ...e, ns: NS.info, name: 'conference-info' }, { type: 'conference' }));
+      const kept = applyFilter(ctx, filter, entries, (e) =>
+        serialize({ ...e, ns: NS.info, name: 'conference-info' }, { type: 'conference' }),
+      );
       list.children = kept;
     } else {
-      const sidebars = await ctx.deps.store.getMany(entries.map((e) => normalizeId(text(child(e, NS.info, 'uri')))));
-      const keep = new Set(applyFilter(ctx, filter, sidebars, (s) => visibleDocument(s, actorOf(ctx, s, parent))).map((s) => s.uri));
+      const sidebars = await ctx.deps.store.getMany(
+        entries.map((e) => normalizeId(text(child(e, NS.info, 'uri')))),
+      );
+      const keep = new Set(
+        applyFilter(ctx, filter, sidebars, (s) => visibleDocument(s, actorOf(ctx, s, parent))).map(
+          (s) => s.uri,
+        ),
+      );
       list.children = entries.filter((e) => keep.has(normalizeId(text(child(e, NS.info, 'uri')))));
     }
   }
@@ -156,7 +178,9 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
     }
     const existing = await ctx.deps.store.listChildren(parent.uri);
     if (existing.length >= ctx.deps.config.limits.maxSidebarsPerConference) {
-      throw new ResourcesNotAvailable(`a conference may have at most ${ctx.deps.config.limits.maxSidebarsPerConference} sidebars`);
+      throw new ResourcesNotAvailable(
+        `a conference may have at most ${ctx.deps.config.limits.maxSidebarsPerConference} sidebars`,
+      );
     }
     let doc: XElement;
     let uri: string;
@@ -169,14 +193,17 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
       uri = newObjectUri(ctx);
       setEntity(doc, uri);
     }
-    const parentEntity = parseDocument(parent.document).attrs.find((a) => a.name === 'entity')?.value ?? parent.uri;
+    const parentEntity =
+      parseDocument(parent.document).attrs.find((a) => a.name === 'entity')?.value ?? parent.uri;
     setParentLink(doc, 'sidebar-parent', parentEntity);
     return createFromDocument(ctx, doc, { uri, kind, parent }, (created) => parentWrites(ctx, created));
   });
 }
 
 async function loadSidebar(ctx: Ctx): Promise<{ sidebar: StoredObject; parent?: StoredObject }> {
-  const sidebar = await load(ctx, required(ctx.request.confObjID, '<confObjID> (the sidebar)'), [kindOf(ctx)]);
+  const sidebar = await load(ctx, required(ctx.request.confObjID, '<confObjID> (the sidebar)'), [
+    kindOf(ctx),
+  ]);
   const parent = sidebar.parentUri ? await ctx.deps.store.get(sidebar.parentUri) : undefined;
   return parent ? { sidebar, parent } : { sidebar };
 }
@@ -187,11 +214,17 @@ async function retrieve(ctx: Ctx): Promise<CcmpResponse> {
   authorize(ctx, 'retrieve', actor, sidebar.uri);
   checkPassword(ctx, sidebar);
   const name = kindOf(ctx) === 'sidebar-by-val' ? 'sidebarByValInfo' : 'sidebarByRefInfo';
-  return success(ctx, { version: sidebar.version, body: embedDocument(visibleDocument(sidebar, actor), name) });
+  return success(ctx, {
+    version: sidebar.version,
+    body: embedDocument(visibleDocument(sidebar, actor), name),
+  });
 }
 
 async function update(ctx: Ctx): Promise<CcmpResponse> {
-  const info = required(ctx.request.info, `<${kindOf(ctx) === 'sidebar-by-val' ? 'sidebarByValInfo' : 'sidebarByRefInfo'}> with the changes`);
+  const info = required(
+    ctx.request.info,
+    `<${kindOf(ctx) === 'sidebar-by-val' ? 'sidebarByValInfo' : 'sidebarByRefInfo'}> with the changes`,
+  );
   const peek = await loadSidebar(ctx);
   return exclusive(ctx, peek.sidebar.parentUri ?? peek.sidebar.uri, async () => {
     const { sidebar, parent } = await loadSidebar(ctx);
@@ -217,7 +250,8 @@ async function remove(ctx: Ctx): Promise<CcmpResponse> {
     checkIfMatch(ctx, sidebar);
     const connector = connectorFor(ctx, sidebar);
     const handle = handleOf(sidebar);
-    if (handle) await backend(ctx, connector, 'deleting the sidebar', () => connector.deleteConference(handle));
+    if (handle)
+      await backend(ctx, connector, 'deleting the sidebar', () => connector.deleteConference(handle));
     await commit(ctx, [
       { op: 'delete', uri: sidebar.uri, expectedVersion: sidebar.version },
       ...(await parentWrites(ctx, sidebar, true)),

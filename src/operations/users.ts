@@ -22,13 +22,34 @@ import { hasPlaceholder } from '../model/autogen.ts';
 import { applyDelta } from '../model/delta.ts';
 import { parseDocument } from '../model/document.ts';
 import { normalizeId, parseXconUserId } from '../model/ids.ts';
-import { admissionPolicy, findUserElement, removeUser, rolesOf, setTargets, targetsOf, usersOf } from '../model/users.ts';
+import {
+  admissionPolicy,
+  findUserElement,
+  removeUser,
+  rolesOf,
+  setTargets,
+  targetsOf,
+  usersOf,
+} from '../model/users.ts';
 import { actorForRole, type Actor } from '../auth/permissions.ts';
 import type { ParticipantMedia } from '../../connectors/types.ts';
 import type { StoredObject } from '../store/types.ts';
 import { NS } from '../xml/namespaces.ts';
 import { serialize } from '../xml/serialize.ts';
-import { attr, child, children, clone, el, ensureChild, isElement, setAttr, text, textEl, walk, type XElement } from '../xml/tree.ts';
+import {
+  attr,
+  child,
+  children,
+  clone,
+  el,
+  ensureChild,
+  isElement,
+  setAttr,
+  text,
+  textEl,
+  walk,
+  type XElement,
+} from '../xml/tree.ts';
 import {
   actorOf,
   authorize,
@@ -64,7 +85,11 @@ async function loadTarget(ctx: Ctx): Promise<Target> {
 }
 
 /** Runs a change of the users under the conference's lock; sidebars refresh their parent. */
-async function changeUsers(ctx: Ctx, target: Target, change: (doc: XElement) => Promise<void>): Promise<StoredObject> {
+async function changeUsers(
+  ctx: Ctx,
+  target: Target,
+  change: (doc: XElement) => Promise<void>,
+): Promise<StoredObject> {
   const updated = await updateDocument(ctx, target.obj, change, (u) => parentWrites(ctx, u));
   return updated;
 }
@@ -126,7 +151,8 @@ function userInfoBody(user: XElement): string {
 async function createUser(ctx: Ctx): Promise<CcmpResponse> {
   const info = ctx.request.info;
   const entity = info ? attr(info, 'entity')?.trim() : undefined;
-  if (info && (entity === undefined || entity === '')) throw new BadRequest('userInfo needs an entity (an XCON-USERID or AUTO_GENERATE_n)');
+  if (info && (entity === undefined || entity === ''))
+    throw new BadRequest('userInfo needs an entity (an XCON-USERID or AUTO_GENERATE_n)');
   if (entity !== undefined && hasPlaceholder(entity)) {
     // Whoever joins (case 3 included), a placeholder must name an XCON-USERID of a domain served here.
     const parsed = parseXconUserId(entity);
@@ -193,7 +219,10 @@ async function createUser(ctx: Ctx): Promise<CcmpResponse> {
       supplied.ns = NS.info;
       supplied.name = 'user';
       setAttr(supplied, 'entity', userId);
-      if (!privileged) supplied.children = supplied.children.filter((c) => !(isElement(c) && c.ns === NS.info && c.name === 'roles'));
+      if (!privileged)
+        supplied.children = supplied.children.filter(
+          (c) => !(isElement(c) && c.ns === NS.info && c.name === 'roles'),
+        );
       let user = existing;
       if (user) applyDelta(user, supplied);
       else {
@@ -201,13 +230,20 @@ async function createUser(ctx: Ctx): Promise<CcmpResponse> {
         const users = ensureChild(doc, NS.info, 'users');
         users.children.unshift(user);
       }
-      if (facts.displayName && !child(user, NS.info, 'display-text')) user.children.unshift(textEl(NS.info, 'display-text', facts.displayName));
+      if (facts.displayName && !child(user, NS.info, 'display-text'))
+        user.children.unshift(textEl(NS.info, 'display-text', facts.displayName));
       if (facts.sipUri && !child(user, NS.info, 'associated-aors')) {
-        user.children.push(el(NS.info, 'associated-aors', {}, [el(NS.info, 'entry', {}, [textEl(NS.info, 'uri', facts.sipUri)])]));
+        user.children.push(
+          el(NS.info, 'associated-aors', {}, [
+            el(NS.info, 'entry', {}, [textEl(NS.info, 'uri', facts.sipUri)]),
+          ]),
+        );
       }
-      if (rolesOf(user).length === 0) user.children.push(el(NS.info, 'roles', {}, [textEl(NS.info, 'entry', 'participant')]));
+      if (rolesOf(user).length === 0)
+        user.children.push(el(NS.info, 'roles', {}, [textEl(NS.info, 'entry', 'participant')]));
       const targets = targetsOf(doc);
-      if (!targets.some((t) => normalizeId(t.uri) === userId)) setTargets(doc, [...targets, { uri: userId, method: 'dial-in' }]);
+      if (!targets.some((t) => normalizeId(t.uri) === userId))
+        setTargets(doc, [...targets, { uri: userId, method: 'dial-in' }]);
       userXml = userInfoBody(user);
     });
     return success(ctx, {
@@ -259,7 +295,10 @@ async function updateUser(ctx: Ctx): Promise<CcmpResponse> {
     if (grant === 'self' && userId !== ctx.userId) {
       throw new ForbiddenChangeProtected(`only moderators may change other users (${userId})`);
     }
-    if (grant === 'self' && info.children.some((c) => isElement(c) && MODERATOR_ONLY.has(`${c.ns} ${c.name}`))) {
+    if (
+      grant === 'self' &&
+      info.children.some((c) => isElement(c) && MODERATOR_ONLY.has(`${c.ns} ${c.name}`))
+    ) {
       throw new ForbiddenChangeProtected('only moderators may change roles');
     }
     checkPassword(ctx, target.obj);
@@ -267,7 +306,9 @@ async function updateUser(ctx: Ctx): Promise<CcmpResponse> {
     const touchesMedia = [...walk(info)].some((n) => n.ns === NS.info && n.name === 'media');
     const connector = connectorFor(ctx, target.obj);
     if (touchesMedia && !connector.setParticipantMedia) {
-      throw new NotImplemented(`the conferencing backend "${connector.name}" cannot change a participant's media`);
+      throw new NotImplemented(
+        `the conferencing backend "${connector.name}" cannot change a participant's media`,
+      );
     }
     let media: ParticipantMedia[] = [];
     const updated = await changeUsers(ctx, target, async (doc) => {
@@ -294,7 +335,9 @@ function mediaOf(user: XElement): ParticipantMedia[] {
       const status = text(child(m, NS.info, 'status'));
       const item: ParticipantMedia = {
         id: attr(m, 'id') ?? '',
-        status: (['sendrecv', 'sendonly', 'recvonly', 'inactive'].includes(status) ? status : 'sendrecv') as ParticipantMedia['status'],
+        status: (['sendrecv', 'sendonly', 'recvonly', 'inactive'].includes(status)
+          ? status
+          : 'sendrecv') as ParticipantMedia['status'],
       };
       const type = text(child(m, NS.info, 'type'));
       if (type) item.type = type;
@@ -312,7 +355,8 @@ async function deleteUser(ctx: Ctx): Promise<CcmpResponse> {
   return exclusive(ctx, lockKey(peek), async () => {
     const target = await loadTarget(ctx);
     const grant = authorize(ctx, 'delete', target.actor, target.obj.uri);
-    if (grant === 'self' && userId !== ctx.userId) throw new Unauthorized(`only moderators may remove other users (${userId})`);
+    if (grant === 'self' && userId !== ctx.userId)
+      throw new Unauthorized(`only moderators may remove other users (${userId})`);
     checkPassword(ctx, target.obj);
     checkIfMatch(ctx, target.obj);
     const updated = await changeUsers(ctx, target, async (doc) => {
@@ -320,7 +364,11 @@ async function deleteUser(ctx: Ctx): Promise<CcmpResponse> {
       const invited = targetsOf(doc).some((t) => normalizeId(t.uri) === userId);
       if (!found && !invited) throw new UserNotFound(`${userId} is not a user of ${target.obj.uri}`);
       removeUser(doc, userId);
-      if (invited) setTargets(doc, targetsOf(doc).filter((t) => normalizeId(t.uri) !== userId));
+      if (invited)
+        setTargets(
+          doc,
+          targetsOf(doc).filter((t) => normalizeId(t.uri) !== userId),
+        );
     });
     return success(ctx, { version: updated.version });
   });

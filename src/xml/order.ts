@@ -90,7 +90,13 @@ const TYPES: Record<DocType, TypeInfo> = {
   },
   'sidebars-by-val': { order: [i('entry')], children: { [i('entry')]: 'conference' } },
   users: {
-    order: [i('user'), x('join-handling'), x('user-admission-policy'), x('allowed-users-list'), x('deny-users-list')],
+    order: [
+      i('user'),
+      x('join-handling'),
+      x('user-admission-policy'),
+      x('allowed-users-list'),
+      x('deny-users-list'),
+    ],
     children: { [i('user')]: 'user' },
   },
   user: {
@@ -123,7 +129,15 @@ const TYPES: Record<DocType, TypeInfo> = {
     children: { [i('media')]: 'media' },
   },
   media: {
-    order: [i('display-text'), i('type'), i('label'), i('src-id'), i('status'), x('to-mixer'), x('from-mixer')],
+    order: [
+      i('display-text'),
+      i('type'),
+      i('label'),
+      i('src-id'),
+      i('status'),
+      x('to-mixer'),
+      x('from-mixer'),
+    ],
   },
   'conference-time': { order: [x('entry')], children: { [x('entry')]: 'time-entry' } },
   'time-entry': {
@@ -139,7 +153,12 @@ const TYPES: Record<DocType, TypeInfo> = {
     ],
   },
   'floor-information': {
-    order: [x('conference-ID'), x('allow-floor-events'), x('floor-request-handling'), x('conference-floor-policy')],
+    order: [
+      x('conference-ID'),
+      x('allow-floor-events'),
+      x('floor-request-handling'),
+      x('conference-floor-policy'),
+    ],
     children: { [x('conference-floor-policy')]: 'floor-policy' },
   },
   'floor-policy': { order: [x('floor')], children: { [x('floor')]: 'floor' } },

@@ -56,6 +56,8 @@ export function parseXml(xml: string, limits: ParseLimits = DEFAULT_LIMITS): XEl
     throw new XmlError(`U+${code.toString(16).toUpperCase().padStart(4, '0')} is not an XML character`);
   }
   checkDepth(xml, limits.maxDepth);
+  // Still shipped and maintained in fast-xml-parser 5; the separate package is its future home.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     // The validator leaves the column out of some errors ("Start tag expected").
@@ -137,20 +139,22 @@ function convert(node: RawNode, scope: Scope): XElement {
     if ('#text' in c) children.push(decodeEntities(String(c['#text'])));
     else if ('#cdata' in c) {
       const parts = c['#cdata'] as RawNode[];
-      children.push(parts.map((p) => String(p['#text'] ?? '')).join(''));
+      children.push(parts.map((p) => (typeof p['#text'] === 'string' ? p['#text'] : '')).join(''));
     } else if (elementName(c) !== undefined) {
       hasElement = true;
       children.push(convert(c, inScope));
     }
   }
   // Whitespace between elements is layout, not content: none of the schemas use mixed content.
-  const kept = hasElement ? children.filter((c) => typeof c !== 'string' || c.trim() !== '') : mergeText(children);
+  const kept = hasElement
+    ? children.filter((c) => typeof c !== 'string' || c.trim() !== '')
+    : mergeText(children);
   return { ns, name, attrs, children: kept };
 }
 
 function mergeText(nodes: XNode[]): XNode[] {
   if (nodes.length <= 1) return nodes;
-  return [nodes.join('')];
+  return [nodes.filter((n): n is string => typeof n === 'string').join('')];
 }
 
 const XMLNS_URI = 'http://www.w3.org/2000/xmlns/';
@@ -188,7 +192,8 @@ const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos)?;?/g;
 export function decodeEntities(value: string): string {
   if (!value.includes('&')) return value;
   return value.replace(ENTITY, (match: string, body: string | undefined) => {
-    if (body === undefined || !match.endsWith(';')) throw new XmlError(`unknown or malformed entity reference near "${match}"`);
+    if (body === undefined || !match.endsWith(';'))
+      throw new XmlError(`unknown or malformed entity reference near "${match}"`);
     switch (body) {
       case 'amp':
         return '&';

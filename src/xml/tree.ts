@@ -25,7 +25,12 @@ export function isElement(node: XNode): node is XElement {
   return typeof node !== 'string';
 }
 
-export function el(ns: string, name: string, attrs: Record<string, string> = {}, children: XNode[] = []): XElement {
+export function el(
+  ns: string,
+  name: string,
+  attrs: Record<string, string> = {},
+  children: XNode[] = [],
+): XElement {
   return {
     ns,
     name,
@@ -95,7 +100,9 @@ export function setText(node: XElement, value: string): void {
 /** Replaces (or removes, with undefined) the single child of that name, keeping its position. */
 export function setChild(parent: XElement, ns: string, name: string, value: XElement | undefined): void {
   const index = parent.children.findIndex((c) => isElement(c) && c.ns === ns && c.name === name);
-  parent.children = parent.children.filter((c, i) => i === index || !(isElement(c) && c.ns === ns && c.name === name));
+  parent.children = parent.children.filter(
+    (c, i) => i === index || !(isElement(c) && c.ns === ns && c.name === name),
+  );
   if (index === -1) {
     if (value) parent.children.push(value);
   } else if (value) parent.children[index] = value;
