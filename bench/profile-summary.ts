@@ -5,6 +5,7 @@
  *   npx tsx bench/profile-summary.ts bench/profiles/retrieve.cpuprofile [top] [requests]
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface CallFrame {
@@ -89,21 +90,31 @@ function where(url: string): string {
     const at = url.lastIndexOf(top);
     if (at >= 0) return url.slice(at + 1);
   }
-  return url.replace(/^file:\/\/.*\//, '');
+  return url.replace(/^(file|project):\/\/.*\//, '');
 }
 
+/** How bench/server.ts writes the project folder in script URLs. */
+export const PROJECT_SCHEME = 'project:///';
+const PROJECT_DIR = fileURLToPath(new URL('../', import.meta.url));
+
 const sources = new Map<string, string[]>();
+
+function sourcePath(url: string): string {
+  return url.startsWith(PROJECT_SCHEME)
+    ? join(PROJECT_DIR, url.slice(PROJECT_SCHEME.length))
+    : fileURLToPath(url);
+}
 
 /**
  * The source line of a project function. Scripts run through tsx report positions in the
  * transformed text, so the line is looked up by name in the source file instead.
  */
 function sourceLine(frame: CallFrame): number | undefined {
-  if (!frame.functionName || !frame.url.startsWith('file:')) return undefined;
+  if (!frame.functionName || !/^(file|project):/.test(frame.url)) return undefined;
   let lines = sources.get(frame.url);
   if (!lines) {
     try {
-      lines = readFileSync(fileURLToPath(frame.url), 'utf8').split('\n');
+      lines = readFileSync(sourcePath(frame.url), 'utf8').split('\n');
     } catch {
       lines = [];
     }

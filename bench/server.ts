@@ -31,9 +31,11 @@ import { createGateway } from '../src/gateway.ts';
 import { silentLogger } from '../src/log.ts';
 import { SQL, sqliteStore } from '../src/store/sqlite.ts';
 import type { ConferenceStore } from '../src/store/types.ts';
+import { PROJECT_SCHEME } from './profile-summary.ts';
 import { seedConferences } from './seed.ts';
 
 const DOMAIN = 'example.com';
+const PROJECT_URL = new URL('../', import.meta.url).href;
 /** The listing user of the confs scenarios; every seeded conference belongs to other users. */
 const LISTING_USER = `xcon-userid:bob@${DOMAIN}`;
 
@@ -200,7 +202,9 @@ async function profilerStop(name: string): Promise<string> {
   if (!dir) throw new Error('profiling needs --profile-dir');
   const result = (await post('Profiler.stop')) as { profile: unknown };
   const file = join(dir, `${name}.cpuprofile`);
-  writeFileSync(file, JSON.stringify(result.profile));
+  // Script URLs are written relative to the project (`project:///src/…`), so that the files do not
+  // carry the folder the project sits in; bench/profile-summary.ts resolves them again.
+  writeFileSync(file, JSON.stringify(result.profile).replaceAll(PROJECT_URL, PROJECT_SCHEME));
   return file;
 }
 

@@ -11,13 +11,13 @@ import { basicScheme, subjectScheme } from './auth/basic.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import { FailureThrottle, type ThrottleOptions } from './auth/throttle.ts';
 import type { AuthScheme, Directory } from './auth/types.ts';
-import { exchange } from './core/dispatch.ts';
+import { exchange, type OperationHook } from './core/dispatch.ts';
 import type { Extension } from './core/extensions.ts';
 import type { CoreConfig, Deps, Limits } from './core/types.ts';
 import { HttpError } from './errors.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { seedBlueprints } from './model/seed.ts';
-import { randomId, webPlatform, type Platform } from './platform.ts';
+import { webPlatform, type Platform } from './platform.ts';
 import type { ConferenceStore } from './store/types.ts';
 import { KeyedMutex } from './util/keyed-mutex.ts';
 
@@ -37,6 +37,11 @@ export interface GatewayOptions {
   logger?: Logger;
   /** The client's address, for throttling; default: the socket's peer address when the runtime gives it. */
   clientAddress?: (c: Context) => string;
+  /**
+   * Site-to-site federation (`createFederation` in src/federation): its scheme is tried before the
+   * others, and its hook routes requests for peer sites' conferences around the operation step.
+   */
+  federation?: { scheme: AuthScheme; hook: OperationHook };
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -82,7 +87,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     ),
   };
   const authenticator = createAuthenticator({
-    schemes: options.schemes ?? [basicScheme(options.directory, domain), subjectScheme(options.directory)],
+    schemes: [
+      ...(options.federation ? [options.federation.scheme] : []),
+      ...(options.schemes ?? [basicScheme(options.directory, domain), subjectScheme(options.directory)]),
+    ],
     throttle: new FailureThrottle(options.authThrottle ?? {}, () => platform.now()),
     logger,
   });
@@ -108,25 +116,30 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
 
   const handle = async (c: Context, pathUserId?: string) => {
-    const requestId = c.req.header('x-request-id')?.slice(0, 100) ?? randomId(platform, 60);
+    const requestId = c.req.header('x-request-id')?.slice(0, 100) ?? crypto.randomUUID();
     const started = platform.now();
     checkContentType(c.req.header('content-type'));
-    const body = await readBody(c.req.raw, maxBodyBytes);
+    const body = await readBody(c, maxBodyBytes);
     const ifMatch = parseIfMatch(c.req.header('if-match'));
     await ready;
     const url = new URL(c.req.url);
-    const result = await exchange(deps, authenticator, {
-      body,
-      requestId,
-      ...(ifMatch !== undefined ? { ifMatch } : {}),
-      ...(pathUserId !== undefined ? { pathUserId } : {}),
-      auth: {
-        method: c.req.method,
-        url: url.pathname + url.search,
-        header: (name) => c.req.header(name),
-        clientAddress: clientAddress(c),
+    const result = await exchange(
+      deps,
+      authenticator,
+      {
+        body,
+        requestId,
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
+        ...(pathUserId !== undefined ? { pathUserId } : {}),
+        auth: {
+          method: c.req.method,
+          url: url.pathname + url.search,
+          header: (name) => c.req.header(name),
+          clientAddress: clientAddress(c),
+        },
       },
-    });
+      options.federation?.hook,
+    );
     const { response } = result;
     logger.log('debug', 'ccmp.request', {
       requestId,
@@ -187,9 +200,28 @@ function checkContentType(header: string | undefined): void {
   }
 }
 
-async function readBody(request: Request, max: number): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? NaN);
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new HttpError(400, 'the body is not valid UTF-8');
+  }
+}
+
+async function readBody(c: Context, max: number): Promise<string> {
+  const request = c.req.raw;
+  const lengthHeader = request.headers.get('content-length');
+  const declared = lengthHeader === null ? NaN : Number(lengthHeader);
   if (declared > max) throw new HttpError(413, `the body is larger than ${max} bytes`);
+  // With a declared length the adapter's buffered read is cheapest; the stream below is for
+  // bodies of unknown length, cut off as soon as they pass the limit.
+  if (Number.isFinite(declared)) {
+    const buffer = await c.req.arrayBuffer();
+    if (buffer.byteLength > max) throw new HttpError(413, `the body is larger than ${max} bytes`);
+    return decodeUtf8(new Uint8Array(buffer));
+  }
   if (!request.body) throw new HttpError(400, 'the request has no body');
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -210,11 +242,7 @@ async function readBody(request: Request, max: number): Promise<string> {
     bytes.set(chunk, at);
     at += chunk.byteLength;
   }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new HttpError(400, 'the body is not valid UTF-8');
-  }
+  return decodeUtf8(bytes);
 }
 
 function parseIfMatch(header: string | undefined): number | undefined {

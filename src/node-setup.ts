@@ -7,6 +7,7 @@ import { identityFromEnv } from './auth/from-env.ts';
 import { webPlatform } from './platform.ts';
 import { readSettings, ConfigError, oneOf, type Env } from './config.ts';
 import { connectorsFromEnv } from './node-connectors.ts';
+import { federationFromEnv } from './federation/from-env.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { sqliteStore } from './store/sqlite.ts';
@@ -56,7 +57,21 @@ export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }):
     });
   }
   logger.log('info', 'identity.configured', { summary: identity.describe() });
+  let federation;
+  try {
+    federation = await federationFromEnv(env, {
+      domain: settings.domain,
+      domains: settings.domains,
+      backendTimeoutMs: settings.backendTimeoutMs,
+      logger,
+      platform: webPlatform,
+      readFile: (path) => readFileSync(path, 'utf8'),
+    });
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
   const app = createGateway({
+    ...(federation ? { federation } : {}),
     store,
     directory,
     schemes: identity.schemes,

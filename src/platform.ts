@@ -14,13 +14,25 @@ export interface Platform {
   sha256(value: string): Promise<string>;
 }
 
+// getRandomValues has a fixed cost per call: draw in blocks and hand out slices.
+const POOL_SIZE = 4096;
+let pool = new Uint8Array(0);
+let poolAt = POOL_SIZE;
+
+function drawRandom(length: number): Uint8Array {
+  if (length > POOL_SIZE / 4) return globalThis.crypto.getRandomValues(new Uint8Array(length));
+  if (poolAt + length > pool.length) {
+    pool = globalThis.crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + length);
+  poolAt += length;
+  return out;
+}
+
 export const webPlatform: Platform = {
   now: () => Date.now(),
-  randomBytes(length) {
-    const bytes = new Uint8Array(length);
-    globalThis.crypto.getRandomValues(bytes);
-    return bytes;
-  },
+  randomBytes: drawRandom,
   async sha256(value) {
     const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(value));
     return toHex(new Uint8Array(digest));
@@ -44,9 +56,11 @@ export function randomId(platform: Platform, bits = 80): string {
 }
 
 /** Compares two strings in time that depends only on their lengths. */
+const ENCODER = new TextEncoder();
+
 export function timingSafeEqual(a: string, b: string): boolean {
-  const ea = new TextEncoder().encode(a);
-  const eb = new TextEncoder().encode(b);
+  const ea = ENCODER.encode(a);
+  const eb = ENCODER.encode(b);
   let diff = ea.length ^ eb.length;
   const n = Math.max(ea.length, eb.length);
   for (let i = 0; i < n; i++) diff |= (ea[i % (ea.length || 1)] ?? 0) ^ (eb[i % (eb.length || 1)] ?? 0);

@@ -1,47 +1,194 @@
 /**
- * @module Cloudflare Workers entry: the same `createGateway` as on Node, built on the first request
- * from the Worker's bindings.
+ * @module Cloudflare Workers entry: the same `createGateway` as on Node, built from the Worker's bindings.
  *
- * Conferences are kept in memory per isolate here, so this entry is for trying the gateway on
- * workerd; a durable store for the edge is the D1 store.
+ * Settings come from `[vars]` in wrangler.toml and from secrets (keys, passwords), read by the same
+ * `readSettings` and `identityFromEnv` as on Node. The gateway is built on the first request of an
+ * isolate and kept for the next ones, with its caches and throttles; nothing is created at global scope
+ * (Workers forbid timers and I/O there). A bad setting answers every request with HTTP 500
+ * `configuration error: …` naming the setting, and is logged once.
+ *
+ * Only edge-capable pieces are imported, so the bundle holds no Node-only driver: conferences live in D1
+ * (binding `DB`), connectors come from the static table below (the mock today), and the identity
+ * mappings are the JSON file imported here, chosen at build time (see docs/edge.md).
  */
+import bundledMappings from '../mappings/openldap-inetorgperson.json' with { type: 'json' };
 import mockConnector from '../connectors/mock.ts';
-import { demoDirectory } from './auth/demo-directory.ts';
-import { ConfigError, readSettings, type Env } from './config.ts';
+import type { Connector } from '../connectors/types.ts';
+import { identityFromEnv } from './auth/from-env.ts';
+import { ConfigError, oneOf, readSettings, type Env, type GatewaySettings } from './config.ts';
 import { createGateway, type Gateway } from './gateway.ts';
-import { consoleLogger } from './log.ts';
-import { memoryStore } from './store/memory.ts';
+import { consoleLogger, type Logger } from './log.ts';
+import { webPlatform } from './platform.ts';
+import { d1Store, isD1Database } from './store/d1.ts';
 
-let gateway: Gateway | undefined;
+/** The Worker's `env`: the D1 database `DB`, and the vars and secrets as strings. */
+export type WorkerBindings = object;
 
-function build(env: Env): Gateway {
-  const settings = readSettings(env);
-  if (env.CCMP_ALLOW_DEMO_DIRECTORY !== 'true') {
-    throw new ConfigError('CCMP_ALLOW_DEMO_DIRECTORY must be "true" to use the demo directory on the edge');
+/** The part of the Workers `ExecutionContext` the entry uses. */
+export interface WorkerContext {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException?(): void;
+}
+
+export interface WorkerHandler {
+  fetch(request: Request, env: WorkerBindings, ctx?: WorkerContext): Promise<Response>;
+}
+
+export interface WorkerOptions {
+  /** Identity mappings; default: the JSON file bundled with the Worker. */
+  mappings?: unknown;
+  /** Default: JSON lines on the console at LOG_LEVEL. */
+  logger?: (settings: GatewaySettings | undefined) => Logger;
+}
+
+/** The D1 binding's name in wrangler.toml (`[[d1_databases]] binding = "DB"`). */
+export const D1_BINDING = 'DB';
+
+type State = { gateway: Gateway } | { error: string };
+
+/**
+ * A Worker handler with its own gateway. The default export is one per isolate; tests make several to
+ * play separate isolates sharing one D1 database.
+ */
+export function createWorker(options: WorkerOptions = {}): WorkerHandler {
+  let state: State | undefined;
+  const mappings = options.mappings ?? bundledMappings;
+  const loggerFor = options.logger ?? ((settings) => consoleLogger(settings?.logLevel ?? 'info'));
+
+  function start(env: WorkerBindings, ctx: WorkerContext | undefined): State {
+    try {
+      const gateway = build(env, mappings, loggerFor);
+      // A failed start (D1 unreachable while seeding) must not stick to the isolate: the next request
+      // builds again. waitUntil keeps the seeding going if the client that triggered it goes away.
+      const ready = gateway.ready.catch(() => {
+        if (state && 'gateway' in state && state.gateway === gateway) state = undefined;
+      });
+      ctx?.waitUntil(ready);
+      return { gateway };
+    } catch (err) {
+      const error =
+        err instanceof ConfigError ? err.message : 'the gateway could not start (see the error log)';
+      loggerFor(undefined).log('error', 'gateway.configuration_error', {
+        error:
+          err instanceof ConfigError
+            ? err.message
+            : err instanceof Error
+              ? (err.stack ?? err.message)
+              : String(err),
+      });
+      // The bindings of an isolate never change (a new deployment gets new isolates): keep the answer.
+      return { error };
+    }
   }
+
+  return {
+    async fetch(request, env, ctx) {
+      state ??= start(env, ctx);
+      if ('error' in state) {
+        return new Response(`configuration error: ${state.error}\n`, {
+          status: 500,
+          headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+        });
+      }
+      return state.gateway.fetch(request, env, ctx as Parameters<Gateway['fetch']>[2]);
+    },
+  };
+}
+
+function build(
+  bindings: WorkerBindings,
+  mappings: unknown,
+  loggerFor: (settings: GatewaySettings | undefined) => Logger,
+): Gateway {
+  const env = stringBindings(bindings);
+  const settings = readSettings(env);
+  const logger = loggerFor(settings);
+  oneOf(env, 'CCMP_STORE', ['d1'], 'd1');
+  const db = (bindings as Record<string, unknown>)[D1_BINDING];
+  if (!isD1Database(db)) {
+    throw new ConfigError(
+      `the D1 binding ${D1_BINDING} is missing: add [[d1_databases]] with binding = "${D1_BINDING}" to wrangler.toml`,
+    );
+  }
+  const connectors = edgeConnectors(settings);
+  const identity = edgeIdentity(env, settings, mappings, logger);
+  logger.log('info', 'identity.configured', { summary: identity.describe() });
+
   return createGateway({
-    store: memoryStore(),
-    directory: demoDirectory(settings.domain),
-    connectors: [
-      mockConnector({ focusUri: settings.focusUris[0] ?? `sip:conference-focus@${settings.domain}` }),
-    ],
-    logger: consoleLogger(settings.logLevel),
+    store: d1Store({ db }),
+    directory: identity.directory,
+    schemes: identity.schemes,
+    authThrottle: identity.throttle,
+    connectors,
+    logger,
+    platform: webPlatform,
     config: {
       domain: settings.domain,
       domains: new Set(settings.domains),
       maxBodyBytes: settings.maxBodyBytes,
+      backendTimeoutMs: settings.backendTimeoutMs,
+      limits: settings.limits,
+      passwordThrottle: {
+        lockoutFailures: settings.passwordFailures,
+        lockoutMs: settings.passwordLockoutSeconds * 1000,
+      },
     },
   });
 }
 
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    try {
-      gateway ??= build(env);
-    } catch (err) {
-      const message = err instanceof ConfigError ? err.message : 'the gateway could not start';
-      return new Response(`configuration error: ${message}\n`, { status: 500 });
+/** The connectors that run on Workers. Backends with Node-only drivers are never imported here. */
+function edgeConnectors(settings: GatewaySettings): Connector[] {
+  const focusUri = settings.focusUris[0] ?? `sip:conference-focus@${settings.domain}`;
+  switch (settings.connector) {
+    case 'mock':
+      // Each isolate has its own mock backend: it adopts conferences another isolate created.
+      return [mockConnector({ focusUri, adoptUnknown: true })];
+    case 'flexisip':
+      throw new ConfigError(
+        'CCMP_CONNECTOR=flexisip is not available on Cloudflare Workers: its database drivers need Node. ' +
+          'Run the Node entry for Flexisip, or use CCMP_CONNECTOR=mock here',
+      );
+    default:
+      throw new ConfigError(`CCMP_CONNECTOR must be mock on Cloudflare Workers, not "${settings.connector}"`);
+  }
+}
+
+function edgeIdentity(env: Env, settings: GatewaySettings, mappings: unknown, logger: Logger) {
+  const reuse = env.LDAP_REUSE_CONNECTIONS?.trim().toLowerCase();
+  if (reuse !== undefined && reuse !== '' && !['false', '0', 'no', 'off'].includes(reuse)) {
+    throw new ConfigError(
+      'LDAP_REUSE_CONNECTIONS must be false on Cloudflare Workers: a connection cannot outlive its request',
+    );
+  }
+  let identity;
+  try {
+    identity = identityFromEnv(
+      { ...env, LDAP_REUSE_CONNECTIONS: 'false' },
+      { domain: settings.domain, domains: settings.domains, platform: webPlatform, logger, mappings },
+    );
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  if (identity.demo) {
+    if (oneOf(env, 'CCMP_ALLOW_DEMO_DIRECTORY', ['true', 'false'], 'false') !== 'true') {
+      throw new ConfigError(
+        'CCMP_DIRECTORY is demo (alice/alice, bob/bob, carol/carol), which is refused on the edge: ' +
+          'set CCMP_DIRECTORY=ldap or JWT_SECRET/JWT_PUBLIC_KEY with CCMP_AUTH_SCHEMES=bearer, ' +
+          'or CCMP_ALLOW_DEMO_DIRECTORY=true to try the gateway out',
+      );
     }
-    return gateway.fetch(request, env);
-  },
-};
+    logger.log('warn', 'gateway.demo_directory', {
+      message: 'demo credentials are active (alice/alice, bob/bob, carol/carol): never expose this Worker',
+    });
+  }
+  return identity;
+}
+
+/** The vars and secrets: every binding whose value is a string. */
+function stringBindings(bindings: WorkerBindings): Env {
+  const env: Env = {};
+  for (const [name, value] of Object.entries(bindings)) if (typeof value === 'string') env[name] = value;
+  return env;
+}
+
+export default createWorker();

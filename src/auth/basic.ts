@@ -50,11 +50,13 @@ export function subjectScheme(directory: Directory): AuthScheme {
   };
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decodeBase64(value: string): string | undefined {
   try {
     const binary = atob(value);
     const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     return undefined;
   }

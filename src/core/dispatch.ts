@@ -8,7 +8,7 @@ import { decodeRequest, DecodeError, NotCcmpError } from '../ccmp/decode.ts';
 import { encodeResponse, type CcmpResponse } from '../ccmp/encode.ts';
 import type { CcmpRequest, MessageType, PartialRequest } from '../ccmp/messages.ts';
 import { BadRequest, HttpError, InvalidConfUserId, Unauthorized, toCcmpFailure } from '../errors.ts';
-import { normalizeId } from '../model/ids.ts';
+import { normalizeId, parseXconUserId, userIdFromSipUri } from '../model/ids.ts';
 import { blueprintRequest, blueprintsRequest } from '../operations/blueprints.ts';
 import { confRequest, confsRequest } from '../operations/conf.ts';
 import { extendedRequest, extensionNameBody } from '../operations/extended.ts';
@@ -48,8 +48,19 @@ export interface ExchangeInput {
   pathUserId?: string;
 }
 
+/**
+ * Wraps the operation step, after authentication and the identity check: it may answer by itself
+ * (federation forwards requests for other sites' conferences) or call `next`, the local handler.
+ */
+export type OperationHook = (ctx: Ctx, next: () => Promise<CcmpResponse>) => Promise<CcmpResponse>;
+
 /** Runs one CCMP exchange. Throws HttpError when there is no CCMP message to answer. */
-export async function exchange(deps: Deps, auth: Authenticator, input: ExchangeInput): Promise<CcmpExchange> {
+export async function exchange(
+  deps: Deps,
+  auth: Authenticator,
+  input: ExchangeInput,
+  hook?: OperationHook,
+): Promise<CcmpExchange> {
   let request: CcmpRequest;
   try {
     request = decodeRequest(parseXml(input.body));
@@ -59,6 +70,7 @@ export async function exchange(deps: Deps, auth: Authenticator, input: ExchangeI
       return failure(deps, err.partial, new BadRequest(err.message), input.requestId);
     throw err;
   }
+  request = withFromHint(request, input.auth.header('from'));
   try {
     if (
       input.pathUserId !== undefined &&
@@ -81,12 +93,25 @@ export async function exchange(deps: Deps, auth: Authenticator, input: ExchangeI
       requestId: input.requestId,
       ...(input.ifMatch !== undefined ? { ifMatch: input.ifMatch } : {}),
     };
-    const response = await HANDLERS[request.type](ctx);
+    const run = () => HANDLERS[request.type](ctx);
+    const response = hook ? await hook(ctx, run) : await run();
     return { xml: encodeResponse(response), response, request };
   } catch (err) {
     if (err instanceof HttpError) throw err;
     return { ...failure(deps, request, err, input.requestId), request };
   }
+}
+
+/**
+ * Linphone names its account in `From` (a bare SIP URI) on every request. A request without a
+ * confUserID is made as the XCON-USERID derived from it (`sip:` → `xcon-userid:`), as Linphone itself
+ * derives its confUserID; a first userRequest/create still goes without one.
+ */
+function withFromHint(request: CcmpRequest, from: string | undefined): CcmpRequest {
+  if (request.confUserID !== undefined || from === undefined) return request;
+  if (request.type === 'user' && request.operation === 'create') return request;
+  const userId = userIdFromSipUri(/<([^>]*)>/.exec(from)?.[1] ?? from);
+  return userId && parseXconUserId(userId)?.host ? { ...request, confUserID: userId } : request;
 }
 
 /** The confUserID must be the authenticated user (401), and a known one (421). */

@@ -8,7 +8,8 @@
 import { NS } from '../xml/namespaces.ts';
 import { parseXml } from '../xml/parse.ts';
 import { serialize } from '../xml/serialize.ts';
-import { attr, child, ensureChild, setAttr, text, type XElement } from '../xml/tree.ts';
+import { attr, child, clone, ensureChild, setAttr, text, type XElement } from '../xml/tree.ts';
+import { Lru } from '../util/lru.ts';
 
 const ROOT = '<info:conference-info';
 const HEAD = `${ROOT} xmlns:info="${NS.info}" xmlns:xcon="${NS.xcon}"`;
@@ -24,6 +25,21 @@ export function serializeDocument(doc: XElement): string {
 
 export function parseDocument(xml: string): XElement {
   return parseXml(xml, { maxDepth: 64 });
+}
+
+const parsed = new Lru<string, XElement>(256);
+
+/**
+ * A stored document as a tree the caller may change. Stored documents are re-read on every
+ * change and every clone; keeping recent trees (by their exact text) saves parsing them again.
+ */
+export function parseStored(xml: string): XElement {
+  let tree = parsed.get(xml);
+  if (!tree) {
+    tree = parseDocument(xml);
+    parsed.set(xml, tree);
+  }
+  return clone(tree);
 }
 
 /** The stored document as a payload element of the response envelope. */

@@ -7,8 +7,10 @@ import type {
   MediaSpec,
   MediaStatus,
   ParticipantSpec,
+  ScheduleSpec,
 } from '../../connectors/types.ts';
 import { BadRequest } from '../errors.ts';
+import { Lru } from '../util/lru.ts';
 import { NS } from '../xml/namespaces.ts';
 import { attr, child, children, rawText, text, walk, type XElement } from '../xml/tree.ts';
 import { description } from './document.ts';
@@ -53,12 +55,24 @@ export function specOf(
   const base = entry ? child(entry, NS.xcon, 'base') : undefined;
   if (base && rawText(base).trim() !== '') {
     try {
-      spec.schedule = parseConferenceTime(rawText(base));
+      spec.schedule = schedule(rawText(base));
     } catch (e) {
       throw new BadRequest(`conference-time: ${e instanceof Error ? e.message : 'not valid iCalendar text'}`);
     }
   }
   return spec;
+}
+
+const schedules = new Lru<string, ScheduleSpec>(512);
+
+/** Clients resend the same iCalendar text with every update: parse each text once. */
+function schedule(ics: string): ScheduleSpec {
+  let found = schedules.get(ics);
+  if (!found) {
+    found = parseConferenceTime(ics);
+    schedules.set(ics, found);
+  }
+  return structuredClone(found);
 }
 
 function mediaOf(desc: XElement | undefined): MediaSpec[] {

@@ -8,7 +8,7 @@ import type { CcmpResponse } from '../ccmp/encode.ts';
 import type { Ctx } from '../core/types.ts';
 import { BadRequest, ForbiddenDeleteParent } from '../errors.ts';
 import { applyDelta } from '../model/delta.ts';
-import { description, embedDocument, parseDocument } from '../model/document.ts';
+import { description, embedDocument, parseStored } from '../model/document.ts';
 import { normalizeId } from '../model/ids.ts';
 import { NS } from '../xml/namespaces.ts';
 import { child, text } from '../xml/tree.ts';
@@ -39,7 +39,7 @@ export async function blueprintsRequest(ctx: Ctx): Promise<CcmpResponse> {
     ctx,
     uris,
     (obj) => {
-      const desc = description(parseDocument(obj.document));
+      const desc = description(parseStored(obj.document));
       const displayText = desc ? text(child(desc, NS.info, 'display-text')) : '';
       const purpose = desc ? text(child(desc, NS.info, 'free-text')) : '';
       return { ...(displayText ? { displayText } : {}), ...(purpose ? { purpose } : {}) };
@@ -89,7 +89,7 @@ export async function blueprintRequest(ctx: Ctx): Promise<CcmpResponse> {
       return exclusive(ctx, confObjID, async () => {
         const bp = await load(ctx, confObjID, ['blueprint']);
         checkIfMatch(ctx, bp);
-        const doc = parseDocument(bp.document);
+        const doc = parseStored(bp.document);
         const delta = { ...info, attrs: info.attrs.filter((a) => a.name !== 'entity') };
         applyDelta(doc, delta);
         trimValues(doc);

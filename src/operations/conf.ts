@@ -4,7 +4,7 @@
  */
 import { hasPlaceholder, replacePlaceholders } from '../model/autogen.ts';
 import { applyDelta } from '../model/delta.ts';
-import { description, embedDocument, entityOf, parseDocument, setEntity } from '../model/document.ts';
+import { description, embedDocument, entityOf, parseStored, setEntity } from '../model/document.ts';
 import { normalizeId, parseXconUri } from '../model/ids.ts';
 import { specOf } from '../model/spec.ts';
 import { setTargets, targetsOf, upsertUser } from '../model/users.ts';
@@ -13,7 +13,6 @@ import {
   Conflict,
   ForbiddenDeleteParent,
   InvalidDomain,
-  ResourcesNotAvailable,
   Unauthorized,
 } from '../errors.ts';
 import type { CcmpResponse } from '../ccmp/encode.ts';
@@ -54,6 +53,8 @@ import {
 } from './document-steps.ts';
 import { reconcileParticipants, targetSet } from './participants.ts';
 import { listFiltered } from './listing.ts';
+import { checkCreateLimits, countCreation } from './limits.ts';
+import { syncBackends } from '../core/backend-sync.ts';
 
 export async function confRequest(ctx: Ctx): Promise<CcmpResponse> {
   const op = operationOf(ctx, ['retrieve', 'create', 'update', 'delete']);
@@ -111,24 +112,6 @@ export async function suppliedDocument(ctx: Ctx, info: XElement): Promise<{ doc:
   return { doc, uri };
 }
 
-async function checkCreateLimits(ctx: Ctx): Promise<void> {
-  const { limits } = ctx.deps.config;
-  if (
-    (await ctx.deps.store.count(['conference', 'sidebar-by-val', 'sidebar-by-ref'])) >= limits.maxConferences
-  ) {
-    throw new ResourcesNotAvailable(`this system holds its maximum of ${limits.maxConferences} conferences`);
-  }
-  const mine = await ctx.deps.store.listByMember(ctx.userId, {
-    kinds: ['conference'],
-    limit: limits.maxConferencesPerUser + 1,
-  });
-  if (mine.length >= limits.maxConferencesPerUser) {
-    throw new ResourcesNotAvailable(
-      `a user may take part in at most ${limits.maxConferencesPerUser} conferences`,
-    );
-  }
-}
-
 async function create(ctx: Ctx): Promise<CcmpResponse> {
   authorize(ctx, 'create', ctx.isAdmin ? 'administrator' : 'none', 'conferences');
   const { confObjID, info } = ctx.request;
@@ -149,7 +132,7 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
       // The clone's owner sees all of it: start from what the requester may see of the source.
       sourceXml = visibleDocument(source, actor);
     }
-    doc = parseDocument(sourceXml);
+    doc = parseStored(sourceXml);
     // The parent as its document names it (XCON-URIs compare case-insensitively; keep the creator's case).
     const parentEntity = entityOf(doc) || source.uri;
     stripForClone(doc);
@@ -162,7 +145,7 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
     clonedFrom = base.uri;
     if (info) {
       const supplied = await suppliedDocument(ctx, info);
-      const defaults = parseDocument(base.document);
+      const defaults = parseStored(base.document);
       // The blueprint's own title and purpose describe the blueprint, not the new conference.
       const desc = description(defaults);
       if (desc)
@@ -172,7 +155,7 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
       doc = inheritDefaults(defaults, supplied.doc);
       uri = supplied.uri;
     } else {
-      doc = parseDocument(base.document);
+      doc = parseStored(base.document);
       uri = newObjectUri(ctx);
       setEntity(doc, uri);
     }
@@ -244,6 +227,7 @@ export async function createFromDocument(
     await connector.deleteConference(handle).catch(() => undefined);
     throw err;
   }
+  countCreation(ctx);
   return success(ctx, {
     confObjID: facts.uri,
     version: 1,
@@ -260,7 +244,10 @@ export function infoElementName(ctx: Ctx): string {
 }
 
 async function retrieve(ctx: Ctx): Promise<CcmpResponse> {
-  const obj = await load(ctx, required(ctx.request.confObjID, '<confObjID>'), ['conference']);
+  const confObjID = required(ctx.request.confObjID, '<confObjID>');
+  // A conference made on the backend (over SIP, say) gets its XCON-URI when a sync imports it.
+  if (!(await ctx.deps.store.get(normalizeId(confObjID)))) await syncBackends(ctx);
+  const obj = await load(ctx, confObjID, ['conference']);
   const actor = actorOf(ctx, obj);
   authorize(ctx, 'retrieve', actor, obj.uri);
   checkPassword(ctx, obj);
@@ -276,7 +263,7 @@ export async function updateDocument(
     updated: StoredObject,
   ) => Promise<Parameters<Ctx['deps']['store']['commit']>[0]> = async () => [],
 ): Promise<StoredObject> {
-  const doc = parseDocument(obj.document);
+  const doc = parseStored(obj.document);
   const before = targetSet(doc);
   await change(doc);
   trimValues(doc);
@@ -316,7 +303,7 @@ export async function updateDocument(
     ]);
   } catch (err) {
     if (handle && obj.kind !== 'blueprint') {
-      const previous = specOf(parseDocument(obj.document), { uri: obj.uri, kind, owner: obj.owner });
+      const previous = specOf(parseStored(obj.document), { uri: obj.uri, kind, owner: obj.owner });
       await connector.updateConference(handle, previous).catch(() => undefined);
     }
     throw err;
@@ -411,6 +398,8 @@ async function remove(ctx: Ctx): Promise<CcmpResponse> {
 export async function confsRequest(ctx: Ctx): Promise<CcmpResponse> {
   if (ctx.request.confObjID !== undefined) throw new BadRequest('confsRequest must not carry a confObjID');
   authorize(ctx, 'retrieve', ctx.isAdmin ? 'administrator' : 'none', 'the conference list');
+  // Conferences made on the backends themselves are listed too, once imported (rate-limited).
+  await syncBackends(ctx);
   const limit = ctx.deps.config.limits.maxListEntries;
   const uris = ctx.isAdmin
     ? await ctx.deps.store.listAll({ kinds: ['conference'], limit })

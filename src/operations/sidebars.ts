@@ -11,7 +11,7 @@
 import type { CcmpResponse } from '../ccmp/encode.ts';
 import type { Ctx } from '../core/types.ts';
 import { BadRequest, NotImplemented, ResourcesNotAvailable } from '../errors.ts';
-import { description, embedDocument, parseDocument, setEntity } from '../model/document.ts';
+import { description, embedDocument, parseStored, setEntity } from '../model/document.ts';
 import { normalizeId } from '../model/ids.ts';
 import type { ObjectKind, StoredObject, Write } from '../store/types.ts';
 import { NS } from '../xml/namespaces.ts';
@@ -65,7 +65,7 @@ function withSidebarEntry(parentDoc: XElement, sidebar: StoredObject, remove: bo
     return normalizeId(id) !== key;
   });
   if (!remove) {
-    const sidebarDoc = parseDocument(sidebar.document);
+    const sidebarDoc = parseStored(sidebar.document);
     if (sidebar.kind === 'sidebar-by-val') {
       list.children.push({ ...sidebarDoc, ns: NS.info, name: 'entry' });
     } else {
@@ -91,7 +91,7 @@ export async function parentWrites(ctx: Ctx, sidebar: StoredObject, remove = fal
   if (!sidebar.parentUri) return [];
   const parent = await ctx.deps.store.get(sidebar.parentUri);
   if (!parent) return [];
-  const doc = withSidebarEntry(parseDocument(parent.document), sidebar, remove);
+  const doc = withSidebarEntry(parseStored(parent.document), sidebar, remove);
   const updated = toStored(ctx, { ...parent, version: parent.version + 1 }, doc);
   return [{ op: 'put', object: updated, expectedVersion: parent.version }];
 }
@@ -106,7 +106,7 @@ export async function sidebarsListRequest(ctx: Ctx): Promise<CcmpResponse> {
   const actor = actorOf(ctx, parent);
   authorize(ctx, 'retrieve', actor, parent.uri);
   checkPassword(ctx, parent);
-  const doc = parseDocument(visibleDocument(parent, actor));
+  const doc = parseStored(visibleDocument(parent, actor));
   const kind = kindOf(ctx);
   const listName = kind === 'sidebar-by-val' ? 'sidebars-by-val' : 'sidebars-by-ref';
   const infoName = kind === 'sidebar-by-val' ? 'sidebarsByValInfo' : 'sidebarsByRefInfo';
@@ -165,7 +165,7 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
     const actor = actorOf(ctx, parent);
     const grant = authorize(ctx, 'create', actor, parent.uri);
     if (grant === 'policy') {
-      const desc = description(parseDocument(parent.document));
+      const desc = description(parseStored(parent.document));
       if (text(desc ? child(desc, NS.xcon, 'allow-sidebars') : undefined) !== 'true') {
         authorize(ctx, 'create', 'observer', parent.uri);
       }
@@ -188,13 +188,13 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
       ({ doc, uri } = await suppliedDocument(ctx, ctx.request.info));
     } else {
       // The sidebar's owner sees all of it: clone what the requester may see of the parent.
-      doc = parseDocument(visibleDocument(parent, actor));
+      doc = parseStored(visibleDocument(parent, actor));
       stripForClone(doc);
       uri = newObjectUri(ctx);
       setEntity(doc, uri);
     }
     const parentEntity =
-      parseDocument(parent.document).attrs.find((a) => a.name === 'entity')?.value ?? parent.uri;
+      parseStored(parent.document).attrs.find((a) => a.name === 'entity')?.value ?? parent.uri;
     setParentLink(doc, 'sidebar-parent', parentEntity);
     return createFromDocument(ctx, doc, { uri, kind, parent }, (created) => parentWrites(ctx, created));
   });

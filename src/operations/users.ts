@@ -20,7 +20,7 @@ import {
 } from '../errors.ts';
 import { hasPlaceholder } from '../model/autogen.ts';
 import { applyDelta } from '../model/delta.ts';
-import { parseDocument } from '../model/document.ts';
+import { parseStored } from '../model/document.ts';
 import { normalizeId, parseXconUserId } from '../model/ids.ts';
 import {
   admissionPolicy,
@@ -104,7 +104,7 @@ export async function usersRequest(ctx: Ctx): Promise<CcmpResponse> {
   authorize(ctx, op, peek.actor, peek.obj.uri);
   if (op === 'retrieve') {
     checkPassword(ctx, peek.obj);
-    const doc = parseDocument(visibleDocument(peek.obj, peek.actor));
+    const doc = parseStored(visibleDocument(peek.obj, peek.actor));
     const users = usersOf(doc) ?? el(NS.info, 'users');
     return success(ctx, {
       version: peek.obj.version,
@@ -173,7 +173,7 @@ async function createUser(ctx: Ctx): Promise<CcmpResponse> {
       throw new Unauthorized(`${ctx.userId} may not add other users to ${target.obj.uri}`);
     }
     if (joinSelf && grant === 'policy') {
-      const policy = admissionPolicy(parseDocument(target.obj.document));
+      const policy = admissionPolicy(parseStored(target.obj.document));
       if (policy !== 'openAuthenticated' && policy !== 'anonymous') {
         throw new Unauthorized(`${target.obj.uri} admits only the users it lists (${policy ?? 'closed'})`);
       }
@@ -255,7 +255,7 @@ async function createUser(ctx: Ctx): Promise<CcmpResponse> {
 }
 
 function mayInvite(ctx: Ctx, obj: StoredObject): boolean {
-  const me = findUserElement(parseDocument(obj.document), ctx.userId);
+  const me = findUserElement(parseStored(obj.document), ctx.userId);
   return text(me ? child(me, NS.xcon, 'allow-invite-users-dynamically') : undefined) === 'true';
 }
 
@@ -277,7 +277,7 @@ async function retrieveUser(ctx: Ctx): Promise<CcmpResponse> {
   checkPassword(ctx, target.obj);
   const userId = targetUserId(ctx);
   const full = userId === ctx.userId || target.actor === 'administrator' || target.actor === 'moderator';
-  const doc = parseDocument(full ? target.obj.document : visibleDocument(target.obj, target.actor));
+  const doc = parseStored(full ? target.obj.document : visibleDocument(target.obj, target.actor));
   const user = findUserElement(doc, userId);
   if (!user) throw new UserNotFound(`${userId} is not a user of ${target.obj.uri}`);
   return success(ctx, { version: target.obj.version, body: userInfoBody(user) });

@@ -1,17 +1,27 @@
 /**
  * @module SQLite conference store for Node, on better-sqlite3.
  *
- * The schema lives in `migrations/`, shared with Cloudflare D1, and every statement here is plain
- * parameterized SQLite so that a D1 store can run the same text. Compare-and-set is done by the
- * statements themselves (`WHERE version = ?`, `ON CONFLICT DO NOTHING`) rather than by reading first,
- * so it stays correct when several processes share the database file.
+ * The schema lives in `migrations/` and the statements in `sql.ts`, both shared with the Cloudflare D1
+ * store. Compare-and-set is done by the statements themselves (`WHERE version = ?`, `ON CONFLICT DO
+ * NOTHING`) rather than by reading first, so it stays correct when several processes share the file.
  */
 
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import type { ConferenceStore, ListOptions, Member, ObjectKind, StoredObject, Write } from './types.ts';
+import {
+  SQL,
+  columnValues,
+  fromMemberRow,
+  fromRow,
+  kindParams,
+  limitParam,
+  type MemberRow,
+  type ObjectRow,
+  type SqlValue as Value,
+} from './sql.ts';
+import type { ConferenceStore, StoredObject, Write } from './types.ts';
 import { StoreConflict } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -23,62 +33,9 @@ export interface SqliteStoreOptions {
 
 const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
 const BUSY_TIMEOUT_MS = 5000;
-const KINDS: readonly ObjectKind[] = ['blueprint', 'conference', 'sidebar-by-val', 'sidebar-by-ref'];
-const OBJECT_COLUMNS =
-  'uri, kind, version, parent_uri, cloned_from, owner, password, connector, backend_id, join_uri, ' +
-  'document, public_document, created_at, updated_at';
-/** Kind filters always bind exactly four values (padded by repetition), so one statement serves all. */
-const KIND_FILTER = 'kind IN (?, ?, ?, ?)';
 
-/** The statements, exported so that tests can inspect their query plans. */
-export const SQL = {
-  getObject: `SELECT ${OBJECT_COLUMNS} FROM conference_objects WHERE uri = ?`,
-  getMembers: 'SELECT user_id, role FROM conference_members WHERE object_uri = ? ORDER BY rowid',
-  getVersion: 'SELECT version FROM conference_objects WHERE uri = ?',
-  insertObject:
-    `INSERT INTO conference_objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
-    'ON CONFLICT (uri) DO NOTHING',
-  updateObject:
-    'UPDATE conference_objects SET kind = ?, version = ?, parent_uri = ?, cloned_from = ?, owner = ?, ' +
-    'password = ?, connector = ?, backend_id = ?, join_uri = ?, document = ?, public_document = ?, ' +
-    'created_at = ?, updated_at = ? WHERE uri = ? AND version = ?',
-  deleteObject: 'DELETE FROM conference_objects WHERE uri = ? AND version = ?',
-  deleteMembers: 'DELETE FROM conference_members WHERE object_uri = ?',
-  insertMember:
-    'INSERT INTO conference_members (object_uri, user_id, role) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-  // CROSS JOIN pins the member index as the outer loop: otherwise the planner may prefer walking the
-  // kind index over every conference and probing membership, which is a scan at scale.
-  listByMember:
-    'SELECT DISTINCT o.uri, o.created_at FROM conference_members m ' +
-    'CROSS JOIN conference_objects o ON o.uri = m.object_uri ' +
-    `WHERE m.user_id = ? AND o.${KIND_FILTER} ORDER BY o.created_at DESC, o.uri LIMIT ?`,
-  listAll: `SELECT uri FROM conference_objects WHERE ${KIND_FILTER} ORDER BY created_at DESC, uri LIMIT ?`,
-  listChildren: 'SELECT uri FROM conference_objects WHERE parent_uri = ? ORDER BY created_at DESC, uri',
-  count: `SELECT count(*) AS n FROM conference_objects WHERE ${KIND_FILTER}`,
-  findAllocatedUser: 'SELECT user_id FROM allocated_users WHERE signalling_uri = ?',
-  insertAllocatedUser:
-    'INSERT INTO allocated_users (signalling_uri, user_id) VALUES (?, ?) ON CONFLICT (signalling_uri) DO NOTHING',
-  isAllocatedUser: 'SELECT 1 AS found FROM allocated_users WHERE user_id = ? LIMIT 1',
-} as const;
-
-interface ObjectRow {
-  uri: string;
-  kind: ObjectKind;
-  version: number;
-  parent_uri: string | null;
-  cloned_from: string | null;
-  owner: string;
-  password: string | null;
-  connector: string | null;
-  backend_id: string | null;
-  join_uri: string | null;
-  document: string;
-  public_document: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-type Value = string | number | null;
+/** The statements, re-exported for the tests that inspect their query plans. */
+export { SQL };
 
 export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
   const synchronous = options.synchronous ?? 'normal';
@@ -104,7 +61,7 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
 
   const s = {
     getObject: db.prepare<[string], ObjectRow>(SQL.getObject),
-    getMembers: db.prepare<[string], { user_id: string; role: string }>(SQL.getMembers),
+    getMembers: db.prepare<[string], MemberRow>(SQL.getMembers),
     getVersion: db.prepare<[string], { version: number }>(SQL.getVersion),
     insertObject: db.prepare<Value[]>(SQL.insertObject),
     updateObject: db.prepare<Value[]>(SQL.updateObject),
@@ -123,8 +80,7 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
   function load(uri: string): StoredObject | undefined {
     const row = s.getObject.get(uri);
     if (!row) return undefined;
-    const members: Member[] = s.getMembers.all(uri).map((m) => ({ userId: m.user_id, role: m.role }));
-    return fromRow(row, members);
+    return fromRow(row, s.getMembers.all(uri).map(fromMemberRow));
   }
 
   function conflict(uri: string): StoreConflict {
@@ -227,63 +183,4 @@ function run<T>(fn: () => T): Promise<T> {
   return new Promise((resolve) => {
     resolve(fn());
   });
-}
-
-/** Column values after `uri`, in `OBJECT_COLUMNS` order (also the SET order of `updateObject`). */
-function columnValues(o: StoredObject): Value[] {
-  return [
-    o.kind,
-    o.version,
-    o.parentUri?.toLowerCase() ?? null,
-    o.clonedFrom?.toLowerCase() ?? null,
-    o.owner.toLowerCase(),
-    o.password ?? null,
-    o.connector ?? null,
-    o.backendId ?? null,
-    o.joinUri ?? null,
-    o.document,
-    o.publicDocument ?? null,
-    o.createdAt,
-    o.updatedAt,
-  ];
-}
-
-function fromRow(row: ObjectRow, members: Member[]): StoredObject {
-  const object: StoredObject = {
-    uri: row.uri,
-    kind: row.kind,
-    version: row.version,
-    owner: row.owner,
-    document: row.document,
-    members,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  // Optional fields are left out rather than set to undefined, as callers built them.
-  if (row.parent_uri !== null) object.parentUri = row.parent_uri;
-  if (row.cloned_from !== null) object.clonedFrom = row.cloned_from;
-  if (row.password !== null) object.password = row.password;
-  if (row.connector !== null) object.connector = row.connector;
-  if (row.backend_id !== null) object.backendId = row.backend_id;
-  if (row.join_uri !== null) object.joinUri = row.join_uri;
-  if (row.public_document !== null) object.publicDocument = row.public_document;
-  return object;
-}
-
-/** Four kind values for `KIND_FILTER`: unknown kinds dropped, an empty list matching nothing. */
-function kindParams(options: ListOptions = {}): string[] {
-  const kinds = options.kinds ? KINDS.filter((kind) => options.kinds?.includes(kind)) : KINDS;
-  const first = kinds[0];
-  // '' can never match: the schema's CHECK constraint keeps it out of the kind column.
-  return KINDS.map((_, i) => kinds[i] ?? first ?? '');
-}
-
-/** SQLite reads a negative LIMIT as "no limit". */
-function limitParam(options: ListOptions = {}): number {
-  const { limit } = options;
-  if (limit === undefined) return -1;
-  if (!Number.isInteger(limit) || limit < 0) {
-    throw new RangeError(`list limit must be a non-negative integer, got ${limit}`);
-  }
-  return limit;
 }
