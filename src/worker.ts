@@ -42,7 +42,7 @@ export interface WorkerOptions {
 }
 
 /** The D1 binding's name in wrangler.toml (`[[d1_databases]] binding = "DB"`). */
-export const D1_BINDING = 'DB';
+const D1_BINDING = 'DB';
 
 type State = { gateway: Gateway } | { error: string };
 
@@ -158,6 +158,12 @@ function edgeIdentity(env: Env, settings: GatewaySettings, mappings: unknown, lo
   if (reuse !== undefined && reuse !== '' && !['false', '0', 'no', 'off'].includes(reuse)) {
     throw new ConfigError(
       'LDAP_REUSE_CONNECTIONS must be false on Cloudflare Workers: a connection cannot outlive its request',
+    );
+  }
+  if ((env.LDAP_CA ?? '').trim() !== '' || (env.LDAP_CA_FILE ?? '').trim() !== '') {
+    throw new ConfigError(
+      'LDAP_CA is not supported on Cloudflare Workers: workerd ignores a private CA. ' +
+        'Give the directory a publicly trusted certificate (ldaps://), or reach it through a tunnel',
     );
   }
   let identity;

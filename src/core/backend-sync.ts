@@ -14,9 +14,11 @@
  *   derived from the backend ID (the same on every gateway instance sharing the store, so two
  *   instances never import one conference twice) and written back to the backend row
  *   (`updateConference`), so the backend's `ccmp_uri` names it from then on.
- * - **Refresh.** When the backend row of an imported conference changes, its document is built again;
- *   if what the backend can hold differs from the stored document, the object is replaced and its
- *   version goes up.
+ * - **Refresh.** When the backend row of an imported conference changes, its document is built again.
+ *   If what the backend can hold (subject, description, schedule, media, who is invited in which
+ *   role, organizer, join URI) differs from the stored document, those parts are taken from the
+ *   backend, the rest of the stored document is kept, and the version goes up. A change the gateway
+ *   made itself (a CCMP update) therefore bumps nothing.
  * - **Drop.** When the row of an imported conference disappears (cancelled or removed on the backend),
  *   the object is deleted after the backend confirms the row is gone.
  *
@@ -202,11 +204,11 @@ async function syncConnector(
   connector: Connector,
   report: SyncReport,
 ): Promise<void> {
-  const list = connector.listConferences;
-  if (!list) return;
-  const listed = (
-    await backend(ctx, connector, 'listing conferences', () => list.call(connector))
-  ).filter((bc) => !isSidebar(bc));
+  if (!connector.listConferences) return;
+  const all = await backend(ctx, connector, 'listing conferences', async () => {
+    return (await connector.listConferences?.()) ?? [];
+  });
+  const listed = all.filter((bc) => !isSidebar(bc));
   const live = new Set(listed.map((bc) => backendKey(connector.name, bc.handle.backendId)));
 
   // The objects the rows name, fetched in one go.
@@ -465,10 +467,12 @@ async function dropIfGone(ctx: Ctx, connector: Connector, backendId: string, uri
   return exclusive(ctx, uri, async () => {
     const obj = await ctx.deps.store.get(uri);
     if (!obj || obj.backendId !== backendId || !isImported(obj)) return false;
-    const get = connector.getConference;
-    if (get && (await backend(ctx, connector, 'reading a conference', () => get.call(connector, backendId)))) {
-      return false;
-    }
+    const stillThere = connector.getConference
+      ? await backend(ctx, connector, 'reading a conference', async () =>
+          connector.getConference?.(backendId),
+        )
+      : undefined;
+    if (stillThere) return false;
     const sidebars = await ctx.deps.store.listChildren(obj.uri);
     if (sidebars.length > 0) return false;
     try {

@@ -143,6 +143,8 @@ export function sipUriOf(user: XElement): string | undefined {
 }
 
 /** The member index of a document: every user with a role, and every invited XCON-USERID. */
+const ROLE_STRENGTH = ['organizer', 'administrator', 'moderator', 'participant', 'user', 'observer'];
+
 export function membersOf(doc: XElement, owner: string): Member[] {
   const roles = new Map<string, string>();
   const put = (userId: string, role: string) => {
@@ -155,10 +157,8 @@ export function membersOf(doc: XElement, owner: string): Member[] {
     const entity = attr(u, 'entity');
     if (!entity) continue;
     const r = rolesOf(u).map((x) => x.toLowerCase());
-    const role =
-      ['organizer', 'administrator', 'moderator'].find((x) => r.includes(x)) ??
-      r.find((x) => x !== '') ??
-      'participant';
+    // A user holding several roles is indexed under the strongest one.
+    const role = ROLE_STRENGTH.find((x) => r.includes(x)) ?? r.find((x) => x !== '') ?? 'participant';
     put(entity, role);
   }
   for (const t of targetsOf(doc)) {

@@ -14,6 +14,7 @@ import { NS } from '../xml/namespaces.ts';
 import { child, text } from '../xml/tree.ts';
 import {
   authorize,
+  listOnly,
   checkIfMatch,
   commit,
   exclusive,
@@ -30,6 +31,7 @@ import { listFiltered } from './listing.ts';
 export async function blueprintsRequest(ctx: Ctx): Promise<CcmpResponse> {
   if (ctx.request.confObjID !== undefined)
     throw new BadRequest('blueprintsRequest must not carry a confObjID');
+  listOnly(ctx);
   authorize(ctx, 'retrieve', ctx.isAdmin ? 'administrator' : 'none', 'the blueprint list');
   const uris = await ctx.deps.store.listAll({
     kinds: ['blueprint'],

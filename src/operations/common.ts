@@ -36,6 +36,13 @@ export function required<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+/** List requests carry no operation (RFC 6503 §5.3.1, §5.3.2); `retrieve` is tolerated. */
+export function listOnly(ctx: Ctx): void {
+  const op = ctx.request.operation;
+  if (op !== undefined && op !== 'retrieve')
+    throw new Forbidden(`operation ${op} is not valid for ${ctx.request.type}Request`);
+}
+
 export function operationOf(ctx: Ctx, allowed: readonly Operation[]): Operation {
   const op = required(ctx.request.operation, `<operation> (one of ${allowed.join(', ')})`);
   if (!allowed.includes(op))

@@ -8,13 +8,7 @@ import { description, embedDocument, entityOf, parseStored, setEntity } from '..
 import { normalizeId, parseXconUri } from '../model/ids.ts';
 import { specOf } from '../model/spec.ts';
 import { setTargets, targetsOf, upsertUser } from '../model/users.ts';
-import {
-  BadRequest,
-  Conflict,
-  ForbiddenDeleteParent,
-  InvalidDomain,
-  Unauthorized,
-} from '../errors.ts';
+import { BadRequest, Conflict, ForbiddenDeleteParent, InvalidDomain, Unauthorized } from '../errors.ts';
 import type { CcmpResponse } from '../ccmp/encode.ts';
 import { randomId } from '../platform.ts';
 import type { StoredObject } from '../store/types.ts';
@@ -25,6 +19,7 @@ import { DEFAULT_BLUEPRINT_ID } from '../model/blueprints.ts';
 import {
   actorOf,
   authorize,
+  listOnly,
   backend,
   checkIfMatch,
   checkPassword,
@@ -397,6 +392,7 @@ async function remove(ctx: Ctx): Promise<CcmpResponse> {
 
 export async function confsRequest(ctx: Ctx): Promise<CcmpResponse> {
   if (ctx.request.confObjID !== undefined) throw new BadRequest('confsRequest must not carry a confObjID');
+  listOnly(ctx);
   authorize(ctx, 'retrieve', ctx.isAdmin ? 'administrator' : 'none', 'the conference list');
   // Conferences made on the backends themselves are listed too, once imported (rate-limited).
   await syncBackends(ctx);

@@ -38,7 +38,10 @@ export async function checkCreateLimits(ctx: Ctx): Promise<void> {
   const counters = countersOf(ctx.deps);
   const now = ctx.deps.platform.now();
   if (!counters.total || now - counters.total.at > REFRESH_MS) {
-    counters.total = { value: await ctx.deps.store.count(['conference', 'sidebar-by-val', 'sidebar-by-ref']), at: now };
+    counters.total = {
+      value: await ctx.deps.store.count(['conference', 'sidebar-by-val', 'sidebar-by-ref']),
+      at: now,
+    };
   }
   if (counters.total.value >= limits.maxConferences) {
     throw new ResourcesNotAvailable(`this system holds its maximum of ${limits.maxConferences} conferences`);
@@ -53,7 +56,9 @@ export async function checkCreateLimits(ctx: Ctx): Promise<void> {
     counters.perUser.set(ctx.userId, mine);
   }
   if (mine.value >= limits.maxConferencesPerUser) {
-    throw new ResourcesNotAvailable(`a user may take part in at most ${limits.maxConferencesPerUser} conferences`);
+    throw new ResourcesNotAvailable(
+      `a user may take part in at most ${limits.maxConferencesPerUser} conferences`,
+    );
   }
 }
 

@@ -11,7 +11,8 @@ import { escapeText } from '../xml/serialize.ts';
 import { success } from './common.ts';
 
 export async function optionsRequest(ctx: Ctx): Promise<CcmpResponse> {
-  const sidebars = ctx.deps.defaultConnector.capabilities.sidebars && 'createSidebar' in ctx.deps.defaultConnector;
+  const sidebars =
+    ctx.deps.defaultConnector.capabilities.sidebars && 'createSidebar' in ctx.deps.defaultConnector;
   const messages: [string, Operation[], string][] = [
     ['blueprintsRequest', ['retrieve'], 'list the blueprints'],
     [

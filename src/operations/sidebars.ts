@@ -10,7 +10,7 @@
  */
 import type { CcmpResponse } from '../ccmp/encode.ts';
 import type { Ctx } from '../core/types.ts';
-import { BadRequest, NotImplemented, ResourcesNotAvailable } from '../errors.ts';
+import { BadRequest, NotImplemented, ResourcesNotAvailable, Unauthorized } from '../errors.ts';
 import { description, embedDocument, parseStored, setEntity } from '../model/document.ts';
 import { normalizeId } from '../model/ids.ts';
 import type { ObjectKind, StoredObject, Write } from '../store/types.ts';
@@ -167,7 +167,9 @@ async function create(ctx: Ctx): Promise<CcmpResponse> {
     if (grant === 'policy') {
       const desc = description(parseStored(parent.document));
       if (text(desc ? child(desc, NS.xcon, 'allow-sidebars') : undefined) !== 'true') {
-        authorize(ctx, 'create', 'observer', parent.uri);
+        throw new Unauthorized(
+          `${ctx.userId} may not create sidebars of ${parent.uri}: allow-sidebars is not true`,
+        );
       }
     }
     checkPassword(ctx, parent);

@@ -26,15 +26,15 @@ import { StoreConflict } from './types.ts';
 /** The part of a D1 prepared statement the store uses (`D1PreparedStatement` of the Workers types). */
 export interface D1StatementLike {
   bind(...values: unknown[]): D1StatementLike;
-  first<T = Record<string, unknown>>(): Promise<T | null>;
-  all<T = Record<string, unknown>>(): Promise<{ results: T[] }>;
+  first(): Promise<unknown>;
+  all(): Promise<{ results: unknown[] }>;
   run(): Promise<unknown>;
 }
 
 /** The part of a D1 binding the store uses (`D1Database` of the Workers types). */
 export interface D1DatabaseLike {
   prepare(query: string): D1StatementLike;
-  batch<T = unknown>(statements: D1StatementLike[]): Promise<{ results: T[] }[]>;
+  batch(statements: D1StatementLike[]): Promise<{ results: unknown[] }[]>;
 }
 
 export interface D1StoreOptions {
@@ -52,6 +52,11 @@ export function d1Store(options: D1StoreOptions): ConferenceStore {
   const { db } = options;
   if (!isD1Database(db)) throw new TypeError('d1Store: db must be a D1 database binding');
   const statement = (sql: string, ...values: SqlValue[]) => db.prepare(sql).bind(...values);
+  /** The `uri` column of every row of a listing query. */
+  const listUris = async (sql: string, ...values: SqlValue[]): Promise<string[]> => {
+    const { results } = await statement(sql, ...values).all();
+    return (results as { uri: string }[]).map((row) => row.uri);
+  };
   let closed = false;
 
   /** Every call checks this first, so that a closed store fails like the other stores do. */
@@ -113,11 +118,8 @@ export function d1Store(options: D1StoreOptions): ConferenceStore {
    */
   async function conflictOf(writes: Write[]): Promise<StoreConflict> {
     const uris = [...new Set(writes.map((w) => (w.op === 'put' ? w.object.uri : w.uri).toLowerCase()))];
-    const { results } = await statement(SQL.getVersions, JSON.stringify(uris)).all<{
-      uri: string;
-      version: number;
-    }>();
-    const current = new Map(results.map((row) => [row.uri, row.version]));
+    const { results } = await statement(SQL.getVersions, JSON.stringify(uris)).all();
+    const current = new Map((results as { uri: string; version: number }[]).map((r) => [r.uri, r.version]));
     const staged = new Map(current);
     for (const write of writes) {
       const uri = (write.op === 'put' ? write.object.uri : write.uri).toLowerCase();
@@ -154,41 +156,36 @@ export function d1Store(options: D1StoreOptions): ConferenceStore {
     async listByMember(userId, options) {
       open();
       const params = [userId.toLowerCase(), ...kindParams(options), limitParam(options)];
-      const { results } = await statement(SQL.listByMember, ...params).all<{ uri: string }>();
-      return results.map((row) => row.uri);
+      return listUris(SQL.listByMember, ...params);
     },
     async listAll(options) {
       open();
       const params = [...kindParams(options), limitParam(options)];
-      const { results } = await statement(SQL.listAll, ...params).all<{ uri: string }>();
-      return results.map((row) => row.uri);
+      return listUris(SQL.listAll, ...params);
     },
     async listChildren(parentUri) {
       open();
-      const { results } = await statement(SQL.listChildren, parentUri.toLowerCase()).all<{ uri: string }>();
-      return results.map((row) => row.uri);
+      return listUris(SQL.listChildren, parentUri.toLowerCase());
     },
     async count(kinds) {
       open();
-      const row = await statement(SQL.count, ...kindParams(kinds ? { kinds } : {})).first<{ n: number }>();
-      return row?.n ?? 0;
+      const row = await statement(SQL.count, ...kindParams(kinds ? { kinds } : {})).first();
+      return (row as { n: number } | null)?.n ?? 0;
     },
     async findAllocatedUser(signallingUri) {
       open();
-      const row = await statement(SQL.findAllocatedUser, signallingUri.toLowerCase()).first<{
-        user_id: string;
-      }>();
-      return row?.user_id;
+      const row = await statement(SQL.findAllocatedUser, signallingUri.toLowerCase()).first();
+      return (row as { user_id: string } | null)?.user_id;
     },
     async allocateUser(userId, signallingUri) {
       open();
       const key = signallingUri.toLowerCase();
       // The insert keeps the first allocation; the read in the same transaction returns whichever won.
-      const [, found] = await db.batch<{ user_id: string }>([
+      const [, found] = await db.batch([
         statement(SQL.insertAllocatedUser, key, userId.toLowerCase()),
         statement(SQL.findAllocatedUser, key),
       ]);
-      const row = found?.results[0];
+      const row = found?.results[0] as { user_id: string } | undefined;
       if (!row) throw new Error(`allocation of ${key} vanished`);
       return row.user_id;
     },

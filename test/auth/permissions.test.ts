@@ -57,8 +57,6 @@ const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace'];
 const KINDS: ObjectKind[] = ['blueprint', 'conference', 'sidebar-by-val', 'sidebar-by-ref'];
 const SIDEBAR_TYPES = ['sidebarByVal', 'sidebarByRef'] as const;
 type SidebarType = (typeof SIDEBAR_TYPES)[number];
-/** Messages known to ignore <operation> (see "operations a message does not have"). */
-const IGNORE_OPERATION = new Set<Tabled>(['blueprints', 'confs']);
 
 // ---------------------------------------------------------------------------------------------
 // The world a request runs in
@@ -511,7 +509,7 @@ describe('the permission table, cell by cell, through the HTTP app', () => {
       // Known mismatch: blueprintsRequest and confsRequest ignore <operation> and answer any of them
       // with the list (src/operations/blueprints.ts blueprintsRequest, src/operations/conf.ts
       // confsRequest). Marked as expected to fail until they answer 403 as the sidebar lists do.
-      const test = IGNORE_OPERATION.has(message) ? it.fails : it;
+      const test = it;
       test(`${message}Request ${missing.join('/')}`, async () => {
         const plain = Object.values(CASES[message])[0]!.plain;
         for (const op of missing) {
@@ -543,9 +541,8 @@ describe('actor classes from RFC 6501 roles', () => {
     // Several roles: the strongest counts (actorOf takes the strongest class).
     [['participant', 'observer'], 'participant'],
     [['participant', 'moderator'], 'moderator'],
-    // Known bug: membersOf (src/model/users.ts) indexes a user under the first of several
-    // non-moderator roles, so the order of the roles decides. Expected to fail until fixed.
-    [['observer', 'participant'], 'participant', 'known bug'],
+    // The member index keeps the strongest role whatever the order of the roles.
+    [['observer', 'participant'], 'participant'],
   ];
   /** The code of a cell when the conference's policy allows (allow-sidebars is true here). */
   const expected = (cell: Access | undefined): number => {

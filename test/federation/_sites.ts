@@ -112,7 +112,11 @@ export async function startSites(customize: Customize = (_s, base) => base): Pro
     const base: SitesDocument = {
       site: name,
       localDomains: [name],
-      signingKey: { kid: keys[name].kid, alg: name === 'b.example' ? 'RS256' : 'ES256', privateKey: { env: 'SITE_KEY' } },
+      signingKey: {
+        kid: keys[name].kid,
+        alg: name === 'b.example' ? 'RS256' : 'ES256',
+        privateKey: { env: 'SITE_KEY' },
+      },
       peers: Object.fromEntries(
         SITES.filter((p) => p !== name).map((p) => [
           p,
@@ -149,7 +153,12 @@ export async function startSites(customize: Customize = (_s, base) => base): Pro
       logger,
       federation,
       key: keys[name],
-      signingKey: await importSiteKey(keys[name].kid, doc.signingKey.alg, { pem: keys[name].privatePem }, 'sign'),
+      signingKey: await importSiteKey(
+        keys[name].kid,
+        doc.signingKey.alg,
+        { pem: keys[name].privatePem },
+        'sign',
+      ),
       get delayMs() {
         return entry.state.delayMs;
       },

@@ -15,6 +15,7 @@ import {
   envelope,
   expectCode,
   readReply,
+  targets,
   text,
   type Reply,
 } from '../e2e/_harness.ts';
@@ -36,7 +37,9 @@ function federationReport(reply: Reply): Record<string, Record<string, string>> 
   return Object.fromEntries(
     childElements(report).map((s) => [
       attr(s, 'name') ?? '',
-      Object.fromEntries(['status', 'entries', 'code'].flatMap((n) => (attr(s, n) ? [[n, attr(s, n)!]] : []))),
+      Object.fromEntries(
+        ['status', 'entries', 'code'].flatMap((n) => (attr(s, n) ? [[n, attr(s, n)!]] : [])),
+      ),
     ]),
   );
 }
@@ -110,11 +113,19 @@ describe('forwarding to the site that owns the conference', () => {
       200,
     );
     expect(updated.version).toBe(2);
-    const again = expectCode(await ccmp(A, 'alice', { type: 'conf', operation: 'retrieve', confObjID: uri }), 200);
-    expect(text(again.payload('confInfo'), 'info:conference-description/info:subject')).toBe('planning, renamed');
+    const again = expectCode(
+      await ccmp(A, 'alice', { type: 'conf', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
+    expect(text(again.payload('confInfo'), 'info:conference-description/info:subject')).toBe(
+      'planning, renamed',
+    );
     expect(again.version).toBe(2);
 
-    const deleted = expectCode(await ccmp(A, 'alice', { type: 'conf', operation: 'delete', confObjID: uri }), 200);
+    const deleted = expectCode(
+      await ccmp(A, 'alice', { type: 'conf', operation: 'delete', confObjID: uri }),
+      200,
+    );
     expect(deleted.confObjID).toBe(uri);
     expect(deleted.version).toBeUndefined();
     expect(await B.store.get(uri)).toBeUndefined();
@@ -140,17 +151,31 @@ describe('forwarding to the site that owns the conference', () => {
       await ccmp(A, 'alice', {
         type: 'conf',
         operation: 'create',
-        body: confInfo(subject('users'), 'xcon:AUTO_GENERATE_1@b.example'),
+        body: confInfo(
+          subject('users') + targets([[userOf('bob', 'a.example')]]),
+          'xcon:AUTO_GENERATE_1@b.example',
+        ),
       }),
       200,
     ).confObjID!;
-    // bob@a.example joins alice's B conference; B's policy (join-handling allow) admits him.
-    const joined = await ccmp(A, 'bob', { type: 'user', operation: 'create', confObjID: uri });
+    // B's admission policy decides: the default blueprint admits only the users the conference lists.
+    expectCode(await ccmp(A, 'carol', { type: 'user', operation: 'create', confObjID: uri }), 401);
+    const joined = expectCode(
+      await ccmp(A, 'bob', { type: 'user', operation: 'create', confObjID: uri }),
+      200,
+    );
     expect(joined.confObjID).toBe(uri);
-    expect([200, 401]).toContain(joined.code);
-    const users = expectCode(await ccmp(A, 'alice', { type: 'users', operation: 'retrieve', confObjID: uri }), 200);
-    expect(users.version).toBe((await B.store.get(uri))!.version);
-    // A user of B is unknown... to B? No: the target user (a third party) is judged by B.
+    expect(joined.version).toBe(2);
+    const users = expectCode(
+      await ccmp(A, 'alice', { type: 'users', operation: 'retrieve', confObjID: uri }),
+      200,
+    );
+    expect(users.version).toBe(2);
+    const entities = all(users.payload('usersInfo'), 'info:user').map((u) => attr(u, 'entity'));
+    expect(entities).toEqual(
+      expect.arrayContaining([userOf('alice', 'a.example'), userOf('bob', 'a.example')]),
+    );
+    // Third-party users are B's business too: one B does not know is 420.
     const missing = await ccmp(A, 'alice', {
       type: 'user',
       operation: 'retrieve',
@@ -173,7 +198,11 @@ describe('forwarding to the site that owns the conference', () => {
     expectCode(await ccmp(A, 'bob', { type: 'conf', operation: 'delete', confObjID: uri }), 401);
     // alice is an administrator at a.example (demo directory), but not at b.example.
     const carolsB = expectCode(
-      await ccmp(B, 'carol', { type: 'conf', operation: 'create', body: confInfo(subject('carol of B'), 'xcon:AUTO_GENERATE_1@b.example') }),
+      await ccmp(B, 'carol', {
+        type: 'conf',
+        operation: 'create',
+        body: confInfo(subject('carol of B'), 'xcon:AUTO_GENERATE_1@b.example'),
+      }),
       200,
     ).confObjID!;
     expectCode(await ccmp(A, 'alice', { type: 'conf', operation: 'retrieve', confObjID: carolsB }), 401);
@@ -192,7 +221,11 @@ describe('forwarding to the site that owns the conference', () => {
     expectCode(local, 200);
     expect(local.confObjID).toMatch(/@a\.example$/);
     expect(await A.store.get(local.confObjID!)).toBeDefined();
-    expect(A.logger.records.some((r) => r.event === 'federation.forward' && r.fields.requestId === local.headers.get('x-request-id'))).toBe(false);
+    expect(
+      A.logger.records.some(
+        (r) => r.event === 'federation.forward' && r.fields.requestId === local.headers.get('x-request-id'),
+      ),
+    ).toBe(false);
 
     const foreign = await ccmp(A, 'carol', {
       type: 'conf',
@@ -200,7 +233,10 @@ describe('forwarding to the site that owns the conference', () => {
       body: confInfo(subject('nowhere'), 'xcon:AUTO_GENERATE_1@z.example'),
     });
     expectCode(foreign, 427);
-    expectCode(await ccmp(A, 'carol', { type: 'conf', operation: 'retrieve', confObjID: 'xcon:x@z.example' }), 404);
+    expectCode(
+      await ccmp(A, 'carol', { type: 'conf', operation: 'retrieve', confObjID: 'xcon:x@z.example' }),
+      404,
+    );
   });
 
   it('logs every forward on both sides with the peer, outcome and time, under one request ID', async () => {
@@ -208,16 +244,32 @@ describe('forwarding to the site that owns the conference', () => {
     const reply = await ccmp(
       A,
       'alice',
-      { type: 'conf', operation: 'create', body: confInfo(subject('logged'), 'xcon:AUTO_GENERATE_1@b.example') },
+      {
+        type: 'conf',
+        operation: 'create',
+        body: confInfo(subject('logged'), 'xcon:AUTO_GENERATE_1@b.example'),
+      },
       { 'X-Request-ID': requestId },
     );
     expectCode(reply, 200);
     expect(reply.headers.get('x-request-id')).toBe(requestId);
-    const sent = A.logger.records.find((r) => r.event === 'federation.forward' && r.fields.requestId === requestId);
-    expect(sent?.fields).toMatchObject({ peer: 'b.example', outcome: 200, user: userOf('alice', 'a.example') });
+    const sent = A.logger.records.find(
+      (r) => r.event === 'federation.forward' && r.fields.requestId === requestId,
+    );
+    expect(sent?.fields).toMatchObject({
+      peer: 'b.example',
+      outcome: 200,
+      user: userOf('alice', 'a.example'),
+    });
     expect(typeof sent?.fields.ms).toBe('number');
-    const received = B.logger.records.find((r) => r.event === 'federation.inbound' && r.fields.requestId === requestId);
-    expect(received?.fields).toMatchObject({ peer: 'a.example', outcome: 200, user: userOf('alice', 'a.example') });
+    const received = B.logger.records.find(
+      (r) => r.event === 'federation.inbound' && r.fields.requestId === requestId,
+    );
+    expect(received?.fields).toMatchObject({
+      peer: 'a.example',
+      outcome: 200,
+      user: userOf('alice', 'a.example'),
+    });
     expect(typeof received?.fields.ms).toBe('number');
   });
 
@@ -253,7 +305,7 @@ async function tokenFrom(site: Site, overrides: Partial<SiteClaims> = {}): Promi
   const now = Math.floor(Date.now() / 1000);
   return signSiteToken(site.signingKey, {
     iss: site.name,
-    sub: userOf('alice', site.name as 'a.example'),
+    sub: `xcon-userid:alice@${site.name}`,
     aud: 'b.example',
     jti: `jti-${Math.random().toString(36).slice(2)}`,
     iat: now,
@@ -282,10 +334,16 @@ describe('site-to-site trust at the receiving gateway', () => {
   });
 
   it("refuses a token signed with A's key for a user of c.example, or of b.example", async () => {
-    const forC = await toB(await tokenFrom(A, { sub: userOf('alice', 'c.example') }), userOf('alice', 'c.example'));
+    const forC = await toB(
+      await tokenFrom(A, { sub: userOf('alice', 'c.example') }),
+      userOf('alice', 'c.example'),
+    );
     expect(forC.status).toBe(401);
     expect(forC.body).toMatch(/a\.example may not assert users of c\.example/);
-    const forB = await toB(await tokenFrom(A, { sub: userOf('alice', 'b.example') }), userOf('alice', 'b.example'));
+    const forB = await toB(
+      await tokenFrom(A, { sub: userOf('alice', 'b.example') }),
+      userOf('alice', 'b.example'),
+    );
     expect(forB.status).toBe(401);
     expect(forB.body).toMatch(/may not assert users of b\.example/);
     expect(rejection(/may not assert users of c\.example/)).toBe(true);
@@ -317,36 +375,46 @@ describe('site-to-site trust at the receiving gateway', () => {
     expect(swappedRes.status).toBe(401);
     expect(swappedRes.body).toMatch(/signs with ES256, not RS256/);
 
-    const unknownKid = await signSiteToken({ ...A.signingKey, kid: 'a-unknown' }, {
-      iss: 'a.example',
-      sub: userOf('alice', 'a.example'),
-      aud: 'b.example',
-      jti: 'kid-1',
-      iat: now,
-      exp: now + 30,
-      via: ['a.example'],
-    });
+    const unknownKid = await signSiteToken(
+      { ...A.signingKey, kid: 'a-unknown' },
+      {
+        iss: 'a.example',
+        sub: userOf('alice', 'a.example'),
+        aud: 'b.example',
+        jti: 'kid-1',
+        iat: now,
+        exp: now + 30,
+        via: ['a.example'],
+      },
+    );
     expect((await toB(unknownKid, userOf('alice', 'a.example'))).body).toMatch(/no key "a-unknown"/);
 
     const forC = await toB(await tokenFrom(A, { aud: 'c.example' }), userOf('alice', 'a.example'));
     expect(forC.status).toBe(401);
     expect(forC.body).toMatch(/not meant for b\.example/);
 
-    // The token's user must also be the request's confUserID (B's normal identity check).
-    const other = await toB(await tokenFrom(A), userOf('bob', 'a.example'));
+    // The token's user must also be the request's confUserID (B's normal identity check; a user B
+    // has never seen is 421).
+    const other = await toB(await tokenFrom(A), 'xcon-userid:someone@a.example');
     expect(other.status).toBe(200);
-    expectCode(readReply(other.body, other.headers), 401);
+    expectCode(readReply(other.body, other.headers), 421);
   });
 
   it('refuses expired tokens and tokens that live longer than 60 s', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = await toB(await tokenFrom(A, { iat: now - 100, exp: now - 40 }), userOf('alice', 'a.example'));
+    const expired = await toB(
+      await tokenFrom(A, { iat: now - 100, exp: now - 40 }),
+      userOf('alice', 'a.example'),
+    );
     expect(expired.status).toBe(401);
     expect(expired.body).toMatch(/expired/);
     const long = await toB(await tokenFrom(A, { iat: now, exp: now + 3600 }), userOf('alice', 'a.example'));
     expect(long.status).toBe(401);
     expect(long.body).toMatch(/longer than 60 s/);
-    const future = await toB(await tokenFrom(A, { iat: now + 600, exp: now + 630 }), userOf('alice', 'a.example'));
+    const future = await toB(
+      await tokenFrom(A, { iat: now + 600, exp: now + 630 }),
+      userOf('alice', 'a.example'),
+    );
     expect(future.status).toBe(401);
   });
 
@@ -371,7 +439,11 @@ describe('site-to-site trust at the receiving gateway', () => {
 
 describe('safety', () => {
   it('cuts a forwarding loop (A routes loop.example to B, B routes it back to A)', async () => {
-    const reply = await ccmp(A, 'alice', { type: 'conf', operation: 'retrieve', confObjID: 'xcon:x@loop.example' });
+    const reply = await ccmp(A, 'alice', {
+      type: 'conf',
+      operation: 'retrieve',
+      confObjID: 'xcon:x@loop.example',
+    });
     expectCode(reply, 500);
     expect(reply.responseString).toMatch(/^forwarding loop: .*a\.example/);
     expect(reply.confObjID).toBe('xcon:x@loop.example');
@@ -384,7 +456,11 @@ describe('safety', () => {
   });
 
   it('cuts a chain longer than the configured maximum (A > B > C with maxHops 1)', async () => {
-    const reply = await ccmp(A, 'alice', { type: 'conf', operation: 'retrieve', confObjID: 'xcon:x@relay.example' });
+    const reply = await ccmp(A, 'alice', {
+      type: 'conf',
+      operation: 'retrieve',
+      confObjID: 'xcon:x@relay.example',
+    });
     expectCode(reply, 500);
     expect(reply.responseString).toMatch(/^forwarding chain too long/);
   });
@@ -441,7 +517,8 @@ describe('merged conference listing', () => {
 
     C.delayMs = 1_500;
     try {
-      const partial = expectCode(await ccmp(A, 'carol', { type: 'confs' }), 200);
+      const partial = await ccmp(A, 'carol', { type: 'confs' });
+      expectCode(partial, 200);
       expect(partial.ms).toBeLessThan(1_200);
       expect(listed(partial)).toEqual([...previous, atA, atB].sort());
       expect(federationReport(partial)).toEqual({

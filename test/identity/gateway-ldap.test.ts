@@ -157,6 +157,9 @@ describe('the gateway on LDAP (identityFromEnv)', () => {
       expect(challenges).toMatch(/Digest realm="example\.com".*algorithm=SHA-256/);
       expect(challenges).toMatch(/Digest realm="example\.com".*algorithm=MD5/);
       expect(challenges).toContain('Basic realm="example.com"');
+      // Strongest first: Digest SHA-256, Digest MD5, Basic.
+      const order = ['algorithm=SHA-256', 'algorithm=MD5', 'Basic '].map((c) => challenges.indexOf(c));
+      expect([...order].sort((a, b) => a - b)).toEqual(order);
       await res.text();
     }
     expect(await storedUris(gw)).toEqual(before);
@@ -215,7 +218,7 @@ describe('the gateway on LDAP (identityFromEnv)', () => {
 
 describe('the gateway when LDAP is down', () => {
   it('fails closed (503 for Basic, CCMP 500 for <subject>), writes nothing, and recovers by itself', async () => {
-    const { gw, logger } = ldapGateway();
+    const { gw, logger } = ldapGateway({ LDAP_RETRY_AFTER_S: '7' });
     // bob logs in before the outage: his credentials are cached.
     const bobs = await gw.createConference('bob');
     const before = await storedUris(gw);
@@ -225,7 +228,7 @@ describe('the gateway when LDAP is down', () => {
     // HTTP Basic of a user the caches do not know: HTTP 503 with Retry-After.
     const res = await gw.http(envelope({ ...create, confUserID: idOf('carol') }), { as: 'carol' });
     expect(res.status).toBe(503);
-    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.headers.get('retry-after')).toBe('7');
     expect(await res.text()).toMatch(/LDAP directory .* is unavailable/);
 
     // <subject>: CCMP 500 whose response-string names the directory and the cause.
@@ -266,5 +269,15 @@ describe('the gateway when LDAP is down', () => {
     expect(await storedUris(gw)).toHaveLength(before.length + 2);
     const events = logger.records.map((r) => r.event).filter((e) => e.startsWith('ldap.'));
     expect(events).toEqual(['ldap.unavailable', 'ldap.recovered']);
+  });
+
+  it('does not let a client notice a restart of slapd between two requests', async () => {
+    const { gw, logger } = ldapGateway();
+    await gw.createConference('bob');
+    await slapd.stop();
+    await slapd.start();
+    // The kept service connection died with the old server: carol's login needs it, and succeeds.
+    await gw.createConference('carol');
+    expect(logger.records.filter((r) => r.event === 'ldap.unavailable')).toEqual([]);
   });
 });

@@ -109,7 +109,9 @@ export function linphoneGateway(options: {
 }
 
 /** A temporary HA1 file; removed with `cleanup`. */
-export async function temporaryHa1File(text = ha1FileText()): Promise<{ path: string; cleanup(): Promise<void> }> {
+export async function temporaryHa1File(
+  text = ha1FileText(),
+): Promise<{ path: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'ccmp-linphone-'));
   const path = join(dir, 'ha1.txt');
   await writeFile(path, text, { mode: 0o600 });
@@ -119,11 +121,10 @@ export async function temporaryHa1File(text = ha1FileText()): Promise<{ path: st
 /** A connector that counts its listings. */
 export function countingListings(connector: Connector): Connector & { listings: number } {
   const counted = { ...connector, listings: 0 };
-  const list = connector.listConferences;
-  if (list) {
+  if (connector.listConferences) {
     counted.listConferences = async () => {
       counted.listings++;
-      return list.call(connector);
+      return (await connector.listConferences?.()) ?? [];
     };
   }
   return counted;
@@ -163,11 +164,16 @@ export function rows(raw: RawDb) {
   const ts = raw.dialect === 'sqlite' ? '?' : 'FROM_UNIXTIME(?)';
   const insertIgnore = raw.dialect === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
   const addressId = async (value: string) =>
-    Number((await raw.all<{ id: number }>('SELECT id FROM sip_address WHERE value = ?', [value]))[0]?.id);
+    Number(
+      (await raw.all<{ id: number | string }>('SELECT id FROM sip_address WHERE value = ?', [value]))[0]?.id,
+    );
 
   return {
     async conference(uri: string): Promise<ConferenceRow | undefined> {
-      const found = await raw.all<ConferenceRow>(
+      // UNIX_TIMESTAMP may come back as a decimal string from MySQL.
+      const found = await raw.all<
+        Omit<ConferenceRow, 'start_epoch'> & { start_epoch: number | string | null }
+      >(
         `SELECT ci.id, o.value AS organizer, ${epoch('ci.start_time')} AS start_epoch, ci.duration, ci.subject,
            ci.description, ci.state, ci.ics_sequence, ci.ccmp_uri, ci.audio, ci.video, ci.chat
          FROM conference_info ci
@@ -216,7 +222,9 @@ export function rows(raw: RawDb) {
       const people = [c.organizer, ...c.invitees.map((i) => i.user)];
       await raw.run(`INSERT INTO sip_address (value) VALUES (?)`, [uri]);
       for (const user of people) {
-        await raw.run(`${insertIgnore} INTO sip_address (value, display_name) VALUES (?, NULL)`, [sipOf(user)]);
+        await raw.run(`${insertIgnore} INTO sip_address (value, display_name) VALUES (?, NULL)`, [
+          sipOf(user),
+        ]);
       }
       const end = new Date(Date.parse(c.start) + c.minutes * 60_000).toISOString();
       await raw.run(
@@ -244,7 +252,12 @@ export function rows(raw: RawDb) {
         );
       await participant(c.organizer, true, false, '');
       for (const i of c.invitees) {
-        await participant(i.user, false, i.deleted ?? false, i.legacy ? `X-ROLE=${i.role ?? 'speaker'};X-SEQ=1` : '');
+        await participant(
+          i.user,
+          false,
+          i.deleted ?? false,
+          i.legacy ? `X-ROLE=${i.role ?? 'speaker'};X-SEQ=1` : '',
+        );
         if (!i.legacy && i.role) {
           const [p] = await raw.all<{ id: number }>(
             `SELECT p.id FROM conference_info_participant p JOIN sip_address s ON s.id = p.participant_sip_address_id
@@ -288,6 +301,9 @@ export function rows(raw: RawDb) {
   };
 }
 
+/** The connector's mirror of the conference server's settings (cleanup off: required with MariaDB). */
+const SERVER_OPTIONS = { focusUri: FOCUS, sipDomain: DOMAIN, cleanupExpiredConferences: false } as const;
+
 const participant = (user: string, organizer: boolean, role: string, ccmp = true) => ({
   uri: sipOf(user),
   deleted: 0,
@@ -314,12 +330,7 @@ export function describeLinphoneOnFlexisip(name: string, newDatabase: () => Prom
       db = await newDatabase();
       server = rows(db.raw);
       ha1 = await temporaryHa1File();
-      const flexisip = flexisipConnector({
-        database: db.url,
-        focusUri: FOCUS,
-        sipDomain: DOMAIN,
-        cleanupExpiredConferences: false,
-      });
+      const flexisip = flexisipConnector({ ...SERVER_OPTIONS, database: db.url });
       closing.push(flexisip);
       await flexisip.check?.();
       connector = countingListings(flexisip);
@@ -412,7 +423,10 @@ export function describeLinphoneOnFlexisip(name: string, newDatabase: () => Prom
       expect(read.version).toBe(2);
       info = checkDocument(read, MARIE);
       expect(joinUriOf(info)).toBe(joinUri);
-      expect(described(info)).toEqual({ subject: 'Weekly sync (moved)', description: 'Agenda: roadmap & budget' });
+      expect(described(info)).toEqual({
+        subject: 'Weekly sync (moved)',
+        description: 'Agenda: roadmap & budget',
+      });
       expect(aorOf(info, MICHELLE)).toBe(sipOf('michelle'));
       checkCalendar(read, info, '20250701T090000Z', 'PT1H');
 
@@ -551,7 +565,10 @@ export function describeLinphoneOnFlexisip(name: string, newDatabase: () => Prom
       const uris = listed(await pauline.fixture('confs-request.xml'));
       expect(uris).toHaveLength(2);
       const subjects = await Promise.all(
-        uris.map(async (u) => described(checkDocument(await pauline.fixture('retrieve-request.xml', u), MARIE)).subject),
+        uris.map(
+          async (u) =>
+            described(checkDocument(await pauline.fixture('retrieve-request.xml', u), MARIE)).subject,
+        ),
       );
       expect(subjects.sort()).toEqual(['Native cancelled-over-sip', 'Native removed-by-cleanup']);
 
@@ -577,7 +594,7 @@ export function describeLinphoneOnFlexisip(name: string, newDatabase: () => Prom
       expect((await server.conference(joinUri))?.ccmp_uri).toBe(uri);
 
       // A second gateway on the same database, with a store of its own that has never seen it.
-      const flexisip = flexisipConnector({ database: db.url, focusUri: FOCUS, sipDomain: DOMAIN });
+      const flexisip = flexisipConnector({ ...SERVER_OPTIONS, database: db.url });
       closing.push(flexisip);
       const other = linphoneGateway({ connectors: [flexisip], ha1File: ha1.path });
       configureBackendSync(other.app.deps, { minIntervalMs: 0, adoptAfterMs: 0 });
@@ -598,16 +615,18 @@ export function describeLinphoneOnFlexisip(name: string, newDatabase: () => Prom
     it('syncs lazily: at most once per interval, never twice at once, not for known conferences', async () => {
       let clock = Date.parse('2030-01-01T00:00:00Z');
       const platform: Platform = { ...webPlatform, now: () => clock };
-      const flexisip = flexisipConnector({ database: db.url, focusUri: FOCUS, sipDomain: DOMAIN });
+      const flexisip = flexisipConnector({ ...SERVER_OPTIONS, database: db.url });
       closing.push(flexisip);
-      const counted = countingListings(flexisip);
       let release: () => void = () => undefined;
       const gate = new Promise<void>((resolve) => (release = resolve));
-      const list = counted.listConferences!;
-      counted.listConferences = async () => {
-        await gate;
-        return list();
-      };
+      // The listing waits until released, so the requests below all arrive while it runs.
+      const counted = countingListings({
+        ...flexisip,
+        listConferences: async () => {
+          await gate;
+          return (await flexisip.listConferences?.()) ?? [];
+        },
+      });
       const slow = linphoneGateway({ connectors: [counted], ha1File: ha1.path, platform });
       configureBackendSync(slow.app.deps, { minIntervalMs: 60_000 });
       const pauline = slow.client('pauline');

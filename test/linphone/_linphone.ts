@@ -12,7 +12,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import { expect } from 'vitest';
 import type { Gateway } from '../../src/gateway.ts';
-import { NS, all, attr, descendants, expectCode, fixture, one, readReply, text, type Reply } from '../e2e/_harness.ts';
+import {
+  NS,
+  all,
+  attr,
+  descendants,
+  expectCode,
+  fixture,
+  one,
+  readReply,
+  text,
+  type Reply,
+} from '../e2e/_harness.ts';
 
 export const DOMAIN = 'sip.example.org';
 export const FOCUS = `sip:conference-focus@${DOMAIN}`;
@@ -177,7 +188,10 @@ export class LinphoneClient {
 export function linphoneRequest(name: string, user: string, uri?: string): string {
   let body = fixture(`linphone/${name}`);
   const sender = /<confUserID>xcon-userid:([^@<]+)@/.exec(body)?.[1] ?? user;
-  body = body.replaceAll(`<confUserID>${xconId(sender)}</confUserID>`, `<confUserID>${xconId(user)}</confUserID>`);
+  body = body.replaceAll(
+    `<confUserID>${xconId(sender)}</confUserID>`,
+    `<confUserID>${xconId(user)}</confUserID>`,
+  );
   if (uri) body = body.replaceAll(FIXTURE_URI, uri);
   return body;
 }
@@ -209,7 +223,8 @@ export function checkDocument(reply: Reply, organizer: string): Element {
   // xcon-conference-info is bound to the prefix xcon (the client compares node names), and only to it.
   expect(reply.xml).toContain(`xmlns:xcon="${NS.xcon}"`);
   expect(reply.xml.match(new RegExp(`xmlns:[\\w-]+="${NS.xcon}"`, 'g'))).toHaveLength(1);
-  for (const node of descendants(info, 'xcon:conference-time')) expect(node.nodeName).toBe('xcon:conference-time');
+  for (const node of descendants(info, 'xcon:conference-time'))
+    expect(node.nodeName).toBe('xcon:conference-time');
   for (const node of descendants(info, 'xcon:allowed-users-list'))
     expect(node.nodeName).toBe('xcon:allowed-users-list');
   // Exactly one conf-uris entry: the focus URI with the conference's conf-id.
@@ -219,20 +234,25 @@ export function checkDocument(reply: Reply, organizer: string): Element {
   // A status on every available-media entry.
   const media = all(info, 'info:conference-description/info:available-media/info:entry');
   expect(media.length).toBeGreaterThan(0);
-  for (const entry of media) expect(text(entry, 'info:status')).toMatch(/^(sendrecv|sendonly|recvonly|inactive)$/);
+  for (const entry of media)
+    expect(text(entry, 'info:status')).toMatch(/^(sendrecv|sendonly|recvonly|inactive)$/);
   // Every target is exactly the entity of a user with a SIP URI in associated-aors.
   const users = all(info, 'info:users/info:user');
   for (const u of users) expect(attr(u, 'entity')).toBeTruthy();
   const withSip = new Set(
     users
-      .filter((u) => all(u, 'info:associated-aors/info:entry/info:uri').some((e) => /^sips?:/.test(text(e) ?? '')))
+      .filter((u) =>
+        all(u, 'info:associated-aors/info:entry/info:uri').some((e) => /^sips?:/.test(text(e) ?? '')),
+      )
       .map((u) => attr(u, 'entity')),
   );
   const targets = all(info, 'info:users/xcon:allowed-users-list/xcon:target');
   expect(targets.length).toBeGreaterThan(0);
   for (const t of targets) expect(withSip).toContain(attr(t, 'uri'));
   // One organizer, marked by its role.
-  const organizers = users.filter((u) => all(u, 'info:roles/info:entry').some((e) => text(e) === 'organizer'));
+  const organizers = users.filter((u) =>
+    all(u, 'info:roles/info:entry').some((e) => text(e) === 'organizer'),
+  );
   expect(organizers.map((u) => attr(u, 'entity'))).toEqual([organizer]);
   return info;
 }
@@ -244,7 +264,8 @@ export function checkCalendar(reply: Reply, info: Element, dtstart: string, dura
   const raw = reply.xml.slice(start, reply.xml.indexOf('</xcon:base>', start));
   expect(raw).toMatch(/BEGIN:VCALENDAR&#13;\n/);
   expect(raw).not.toMatch(/[^;]\n/);
-  const ics = one(info, 'info:conference-description/xcon:conference-time/xcon:entry/xcon:base')?.textContent ?? '';
+  const ics =
+    one(info, 'info:conference-description/xcon:conference-time/xcon:entry/xcon:base')?.textContent ?? '';
   expect(ics).toContain(`DTSTART:${dtstart}\r\n`);
   expect(ics).toContain(`DURATION:${duration}\r\n`);
   expect(ics.endsWith('END:VCALENDAR\r\n')).toBe(true);

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import flexisipConnector from '../../connectors/flexisip.ts';
 import mockConnector from '../../connectors/mock.ts';
 import { identityFromEnv } from '../../src/auth/from-env.ts';
+import { compileMappings } from '../../src/identity/identity-map.ts';
+import { parseMappings } from '../../src/identity/mappings.ts';
 import { createGateway } from '../../src/gateway.ts';
 import { memoryLogger } from '../../src/log.ts';
 import { webPlatform } from '../../src/platform.ts';
@@ -149,28 +151,34 @@ describe('HTTP Digest as Linphone answers it', () => {
         ...p,
       });
     expect((await post({ Authorization: answer({ password: 'not-her-password' }) })).status).toBe(401);
-    expect((await post({ Authorization: answer({ challenge: { ...challenge, realm: 'other.example.org' } }) })).status).toBe(
-      401,
-    );
+    expect(
+      (await post({ Authorization: answer({ challenge: { ...challenge, realm: 'other.example.org' } }) }))
+        .status,
+    ).toBe(401);
     expect((await post({ Authorization: answer({ uri: '/xml/' }) })).status).toBe(401);
   });
 
-  it('works on both bindings: POST <ccmp_server_url> and PUT /<XCON-USERID>', async () => {
-    const viaPost = gw.client('marie');
-    expect((await viaPost.send(confs)).statuses).toEqual([401, 200]);
-    const viaPut = new LinphoneClient(
+  it.each([
+    ['POST', 'http://ccmp.sip.example.org/ccmp'],
+    ['POST', `http://ccmp.sip.example.org/${xconId('marie')}`],
+    ['PUT', `http://ccmp.sip.example.org/${xconId('marie')}`],
+  ] as const)('works with ccmp_server_url on either binding: %s %s', async (method, url) => {
+    const client = new LinphoneClient(
       gw.app,
       { user: 'marie', password: PASSWORDS.marie! },
-      { url: `http://ccmp.sip.example.org/${xconId('marie')}`, method: 'PUT', algorithm: 'SHA-256' },
+      { url, method, algorithm: 'SHA-256' },
     );
-    const { statuses, reply } = await viaPut.send(confs);
+    const { statuses, reply } = await client.send(confs);
     expect(statuses).toEqual([401, 200]);
     checkEnvelope(reply, 'confs', xconId('marie'));
   });
 
   it('takes the identity from From when the request has no confUserID', async () => {
     const client = gw.client('pauline');
-    const body = linphoneRequest('confs-request.xml', 'pauline').replace(/\s*<confUserID>[^<]*<\/confUserID>/, '');
+    const body = linphoneRequest('confs-request.xml', 'pauline').replace(
+      /\s*<confUserID>[^<]*<\/confUserID>/,
+      '',
+    );
     expect(body).not.toContain('confUserID');
     const { reply } = await client.send(body);
     checkEnvelope(reply, 'confs', xconId('pauline'));
@@ -178,7 +186,10 @@ describe('HTTP Digest as Linphone answers it', () => {
 
   it('answers From-identified requests of another user with 401', async () => {
     const challenge = challengesOf(await post({})).find((c) => c.algorithm === 'MD5')!;
-    const body = linphoneRequest('confs-request.xml', 'pauline').replace(/\s*<confUserID>[^<]*<\/confUserID>/, '');
+    const body = linphoneRequest('confs-request.xml', 'pauline').replace(
+      /\s*<confUserID>[^<]*<\/confUserID>/,
+      '',
+    );
     // Authenticated as marie, but From (the identity hint) names pauline.
     const res = await post(
       {
@@ -223,6 +234,35 @@ describe('HTTP Digest as Linphone answers it', () => {
     } finally {
       await file.cleanup();
     }
+  });
+});
+
+describe('mappings/flexisip-sip-domain.json', () => {
+  it('gives one person the same SIP AOR, XCON-USERID, Digest login and conference-server account', () => {
+    const file = new URL('../../mappings/flexisip-sip-domain.json', import.meta.url);
+    const map = compileMappings(parseMappings(readFileSync(file, 'utf8'), 'flexisip-sip-domain.json'));
+    expect(map.domains).toEqual([DOMAIN]);
+    // Linphone's From, its confUserID and its Digest username all designate the login marie.
+    for (const name of ['sip:marie@sip.example.org', xconId('marie'), 'marie'])
+      expect(map.loginFor(name)).toBe('marie');
+    expect(map.loginFor('sip:marie@other.example.org')).toBeUndefined();
+    const principal = map.principal({
+      dn: 'uid=marie,ou=people,dc=sip,dc=example,dc=org',
+      attributes: new Map([
+        ['uid', ['marie']],
+        ['cn', ['Marie Curie']],
+      ]),
+      groups: [],
+    });
+    expect(principal).toMatchObject({
+      userId: xconId('marie'),
+      username: 'marie',
+      sipUri: 'sip:marie@sip.example.org',
+      displayName: 'Marie Curie',
+      accounts: { flexisip: 'sip:marie@sip.example.org' },
+    });
+    // The XCON-USERID is exactly what Linphone derives from its identity.
+    expect(principal?.userId).toBe(principal?.sipUri?.replace(/^sip:/, 'xcon-userid:'));
   });
 });
 

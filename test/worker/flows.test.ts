@@ -3,8 +3,7 @@
  * blueprints, conference create/retrieve/update/delete, confs, users, user, sidebars, and the errors.
  * Every CCMP response is validated against the RFC 6503 XSD and the RFC 6501 RELAX NG (`send`).
  */
-import { SELF } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { afterAll, describe, expect, it } from 'vitest';
 import worker from '../../src/worker.ts';
 import { d1Store } from '../../src/store/d1.ts';
@@ -22,6 +21,8 @@ import {
   targets,
   userCreateThirdParty,
   userId,
+  read,
+  validate,
   validated,
   type Reply,
 } from './_ccmp.ts';
@@ -43,9 +44,18 @@ afterAll(() => {
   expect(validated.count).toBeGreaterThanOrEqual(30);
 });
 
+describe('the schema check of the Workers tests', () => {
+  it('refuses a response that breaks the RFC 6503 schema', async () => {
+    const before = validated.count;
+    const broken = read('<ccmp:ccmpResponse xmlns:ccmp="urn:ietf:params:xml:ns:xcon-ccmp"/>');
+    await expect(validate(broken.xml)).rejects.toThrow(/not valid against the RFC 6503 XSD/);
+    expect(validated.count).toBe(before);
+  });
+});
+
 describe('the Worker entry', () => {
   it('answers /health once the blueprints are seeded in D1', async () => {
-    const res = await SELF.fetch('https://gateway.example.com/health');
+    const res = await exports.default.fetch('https://gateway.example.com/health');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
     const row = await env.DB.prepare(
@@ -125,8 +135,9 @@ describe('confRequest on D1', () => {
     expectCode(stale, 409);
     expect(stale.version).toBe(2);
     expectCode(await send(worker, confRetrieve('bob', 'xcon:nothing@example.com'), as('bob')), 404);
-    // carol is a participant: she may read but not change the conference; alice's own is closed to bob.
-    expectCode(await send(worker, confUpdateSubject('carol', uri, 'mine now'), as('carol')), 401);
+    // carol is a participant: she may read but not change the conference (426, unauthorized role);
+    // alice's conference is closed to bob, who has no role in it (401).
+    expectCode(await send(worker, confUpdateSubject('carol', uri, 'mine now'), as('carol')), 426);
     const alices = await create('alice');
     expectCode(await send(worker, confRetrieve('bob', alices), as('bob')), 401);
   });
@@ -302,14 +313,15 @@ describe('HTTP binding on the edge', () => {
     expect((await http(worker, null, { method: 'GET', path: '/nothing/here' })).status).toBe(404);
   });
 
-  it('answers a CCMP request for a malformed confObjID inside HTTP 200', async () => {
-    const reply: Reply = await send(worker, confInfoless());
-    expect(reply.code).toBeGreaterThanOrEqual(400);
+  it('answers CCMP-level errors inside HTTP 200', async () => {
+    const reply: Reply = await send(worker, updateOfNothing());
+    expect(reply.code).toBe(404);
+    expect(reply.messageType).toBe('ccmp-conf-response-message-type');
   });
 });
 
-/** A conf update without the confInfo it needs: a CCMP-level error, not an HTTP one. */
-function confInfoless(): string {
+/** An update of a conference that does not exist: a CCMP-level error (404), not an HTTP one. */
+function updateOfNothing(): string {
   return request(
     'conf',
     { confUserID: userId('alice'), confObjID: 'xcon:nothing@example.com', operation: 'update' },

@@ -87,12 +87,12 @@ describe('ES256 bearer tokens (JWT_PUBLIC_KEY)', () => {
   const es = createWorker();
 
   beforeAll(async () => {
-    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',
       'verify',
-    ])) as CryptoKeyPair;
+    ]);
     privateKey = pair.privateKey;
-    const spki = (await crypto.subtle.exportKey('spki', pair.publicKey)) as ArrayBuffer;
+    const spki = await crypto.subtle.exportKey('spki', pair.publicKey);
     const pem = `-----BEGIN PUBLIC KEY-----\\n${btoa(String.fromCharCode(...new Uint8Array(spki)))}\\n-----END PUBLIC KEY-----`;
     // A secret holds the key on one line, with \n escapes (as `wrangler secret put` is usually fed).
     const { JWT_SECRET: _secret, ...rest } = env;

@@ -41,6 +41,7 @@ export default defineConfig({
   test: {
     include: ['test/worker/**/*.test.ts'],
     setupFiles: ['test/worker/_setup.ts'],
+    globalSetup: ['test/worker/_global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
