@@ -13,7 +13,10 @@ export default defineConfig(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       // Numbers and booleans in template strings are intended (XML building, log lines).
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       // Defensive checks on parsed input are deliberate even where types say they cannot fail.
       '@typescript-eslint/no-unnecessary-condition': 'off',
       // Interface implementations are async by contract even when one has nothing to await.
@@ -26,7 +29,17 @@ export default defineConfig(
     files: ['connectors/**/*.ts'],
     rules: {
       // Connectors see only their own contract, never the gateway core.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**', '../src/*'], message: 'connectors import only connectors/types.ts and connectors/_internal/' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/**', '../src/*'],
+              message: 'connectors import only connectors/types.ts and connectors/_internal/',
+            },
+          ],
+        },
+      ],
     },
   },
   {

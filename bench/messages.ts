@@ -14,9 +14,9 @@ export function userId(user: string): string {
   return `xcon-userid:${user}@${DOMAIN}`;
 }
 
-export function basicAuth(user: string): string {
-  // The demo directory's passwords are the user names.
-  return `Basic ${Buffer.from(`${user}:${user}`).toString('base64')}`;
+/** HTTP Basic credentials; by default those of the demo directory, whose passwords are the user names. */
+export function basicAuth(user: string, password = user): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 /** A conference creation as Linphone sends it: subject, media, an iCalendar time, two invitees. */

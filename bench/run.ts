@@ -8,10 +8,13 @@
  *
  * The servers run in child processes (bench/server.ts), so that the load generator does not share
  * their CPU accounting; each reports its own process.cpuUsage() on a control port.
+ *
+ * The LDAP-backed retrieve runs against a private OpenLDAP (test/services/slapd.ts, 127.0.0.1); when
+ * slapd is not installed it is skipped, with a SKIP line, and the rest of the run goes on.
  */
 import autocannon, { type Client, type Result } from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,6 +30,8 @@ import {
   responseCode,
   retrieveBody,
 } from './messages.ts';
+import type { LdapStats } from '../src/auth/ldap-connection.ts';
+import { serviceAccount, startSlapd, type Slapd } from '../test/services/slapd.ts';
 import { formatSummary, summarise, type CpuProfile, type ProfileSummary } from './profile-summary.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -38,13 +43,20 @@ const PROFILE_DIR = join(BENCH_DIR, 'profiles');
 const LISTING_USER_CONFS = 5;
 const STORE_SIZES = [1_000, 100_000] as const;
 /** The whole run is stopped after this long, whatever happens. */
-const WATCHDOG_MS = 9 * 60_000;
+const WATCHDOG_MS = 7 * 60_000;
+/** Where test/services/slapd.ts looks for slapd; without it the LDAP scenario is skipped. */
+const SLAPD_PATHS = ['/usr/sbin/slapd', '/usr/local/sbin/slapd'];
+/** The LDAP user of the LDAP-backed retrieve, and her password in test/fixtures/ldap/seed.ldif. */
+const LDAP_USER = { user: 'alice', password: 'alice-secret' };
 
 const TARGETS = {
   retrieveRatio: 0.3,
   retrieveCpuUs: 100,
   createRatio: 0.15,
   confsLatencyGrowth: 2,
+  /** LDAP-backed retrieve req/s ÷ demo-directory retrieve req/s. */
+  ldapRetrieveRatio: 0.9,
+  ldapOpsPerRequest: 0.01,
 };
 
 const { values: opts } = parseArgs({
@@ -75,12 +87,24 @@ interface Scenario {
   label: string;
   method: 'GET' | 'POST';
   path: string;
-  /** Basic-auth user and body of each connection (i = connection index). */
-  connection?: (i: number) => { user: string; body: string };
+  /** Basic-auth user (password: the user name, unless given) and body of each connection (i = connection index). */
+  connection?: (i: number) => { user: string; password?: string; body: string };
   /** Whether an answer counts as a success (HTTP 200 is checked before). */
   ccmp: boolean;
   /** Checks one answer before the load starts; returns a short description or throws. */
   sample: (status: number, body: string) => string;
+  /** The server's directory is LDAP: count its operations over the measurement. */
+  ldap?: boolean;
+}
+
+/** LDAP operations of one scenario (the server's `ldapStats()` counters). */
+interface LdapFigures {
+  /** Differences over the measured window. */
+  window: LdapStats;
+  /** Operations in the window ÷ answers in the window. */
+  opsPerReq: number;
+  /** The counters at the end of the window, since the server started (set-up, sample, warm-up included). */
+  sinceStart: LdapStats;
 }
 
 interface Figures {
@@ -99,6 +123,7 @@ interface Figures {
   systemUsPerReq: number;
   errors: number;
   errorDetail: string;
+  ldap?: LdapFigures;
   profile?: ProfileSummary;
 }
 
@@ -106,6 +131,8 @@ interface Server {
   proc: ChildProcess;
   port: number;
   controlPort: number;
+  /** The server's description of its directory (no secrets). */
+  directory?: string;
   dataDir: string;
   control<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   stop(): Promise<void>;
@@ -113,21 +140,29 @@ interface Server {
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
+let activeSlapd: Slapd | undefined;
 
-function cleanup(): void {
+/** Stops every child at once; the promise settles when slapd has exited and its files are removed. */
+function cleanup(): Promise<void> {
   for (const child of children) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  const slapd = activeSlapd;
+  activeSlapd = undefined;
+  // dispose() sends SIGTERM before its first await, so slapd is told to stop even if we exit first.
+  return slapd ? slapd.dispose().catch(() => undefined) : Promise.resolve();
+}
+
+function cleanupAndExit(code: number): void {
+  void Promise.race([cleanup(), sleep(3000)]).finally(() => process.exit(code));
 }
 
 const watchdog = setTimeout(() => {
   console.error(`bench: stopped after ${WATCHDOG_MS / 60_000} minutes`);
-  cleanup();
-  process.exit(2);
+  cleanupAndExit(2);
 }, WATCHDOG_MS);
 watchdog.unref();
 process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
+  cleanupAndExit(130);
 });
 
 function boundedNumber(text: string | undefined, min: number, max: number, name: string): number {
@@ -137,30 +172,41 @@ function boundedNumber(text: string | undefined, min: number, max: number, name:
   return n;
 }
 
-async function startServer(mode: 'hello' | 'gateway'): Promise<Server> {
+/**
+ * Starts a server child. `identityEnv` (settings as the Node entry reads them from the environment)
+ * gives the gateway the directory that `identityFromEnv` builds, instead of the demo directory.
+ */
+async function startServer(mode: 'hello' | 'gateway', identityEnv?: Record<string, string>): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccmp-bench-'));
   tempDirs.add(dataDir);
   const args = ['--import', 'tsx', SERVER, '--mode', mode, '--data-dir', dataDir];
+  if (identityEnv) args.push('--directory', 'ldap');
   if (PROFILING) args.push('--profile-dir', PROFILE_DIR);
-  const proc = spawn(process.execPath, args, { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(proc);
-  const ready = await new Promise<{ port: number; controlPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`the ${mode} server did not start in 30 s`));
-    }, 30_000);
-    proc.once('exit', (code) => {
-      reject(new Error(`the ${mode} server exited (${String(code)})`));
-    });
-    if (!proc.stdout) throw new Error('no stdout');
-    createInterface({ input: proc.stdout }).once('line', (line) => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(line) as { port: number; controlPort: number });
-      } catch {
-        reject(new Error(`unexpected output from the ${mode} server: ${line}`));
-      }
-    });
+  const proc = spawn(process.execPath, args, {
+    cwd: PROJECT_DIR,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: identityEnv ? { ...process.env, BENCH_IDENTITY_ENV: JSON.stringify(identityEnv) } : process.env,
   });
+  children.add(proc);
+  const ready = await new Promise<{ port: number; controlPort: number; directory?: string }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`the ${mode} server did not start in 30 s`));
+      }, 30_000);
+      proc.once('exit', (code) => {
+        reject(new Error(`the ${mode} server exited (${String(code)})`));
+      });
+      if (!proc.stdout) throw new Error('no stdout');
+      createInterface({ input: proc.stdout }).once('line', (line) => {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(line) as { port: number; controlPort: number; directory?: string });
+        } catch {
+          reject(new Error(`unexpected output from the ${mode} server: ${line}`));
+        }
+      });
+    },
+  );
   const control = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`http://127.0.0.1:${ready.controlPort}${path}`, {
       method,
@@ -207,7 +253,10 @@ async function request(server: Server, scenario: Scenario, i = 0): Promise<{ sta
     ...(conn
       ? {
           body: conn.body,
-          headers: { 'content-type': 'application/ccmp+xml', authorization: basicAuth(conn.user) },
+          headers: {
+            'content-type': 'application/ccmp+xml',
+            authorization: basicAuth(conn.user, conn.password),
+          },
         }
       : {}),
   });
@@ -244,7 +293,7 @@ function load(server: Server, scenario: Scenario, seconds: number, tally: Tally)
       const conn = scenario.connection?.(next++);
       if (!conn) return;
       client.setHeadersAndBody(
-        { 'content-type': 'application/ccmp+xml', authorization: basicAuth(conn.user) },
+        { 'content-type': 'application/ccmp+xml', authorization: basicAuth(conn.user, conn.password) },
         conn.body,
       );
     },
@@ -299,9 +348,11 @@ async function measure(server: Server, scenario: Scenario): Promise<Figures> {
   }
   if (PROFILING) await server.control('POST', '/profile/start');
   const tally = newTally();
+  const ldapBefore = scenario.ldap ? await server.control<LdapStats>('GET', '/ldap') : undefined;
   const before = await server.control<{ user: number; system: number }>('GET', '/cpu');
   const result = await load(server, scenario, DURATION_S, tally);
   const after = await server.control<{ user: number; system: number }>('GET', '/cpu');
+  const ldapAfter = scenario.ldap ? await server.control<LdapStats>('GET', '/ldap') : undefined;
   let profile: ProfileSummary | undefined;
   if (PROFILING) {
     const { file } = await server.control<{ file: string }>('POST', '/profile/stop', { name: scenario.name });
@@ -325,6 +376,7 @@ async function measure(server: Server, scenario: Scenario): Promise<Figures> {
     systemUsPerReq: tally.responses > 0 ? round((after.system - before.system) / tally.responses, 1) : NaN,
     errors: errors.count,
     errorDetail: errors.detail,
+    ...(ldapBefore && ldapAfter ? { ldap: ldapFigures(ldapBefore, ldapAfter, tally.responses) } : {}),
     ...(profile ? { profile } : {}),
   };
   console.log(
@@ -333,8 +385,31 @@ async function measure(server: Server, scenario: Scenario): Promise<Figures> {
       `${figures.requests} requests` +
       (figures.errors ? `, ${figures.errors} ERRORS (${figures.errorDetail})` : ', no errors'),
   );
+  if (figures.ldap) {
+    const { window: w, sinceStart: t } = figures.ldap;
+    console.log(
+      `  LDAP: ${w.operations} operations in the measured window (${w.searches} searches, ${w.binds} binds, ` +
+        `${w.connections} connections opened, ${w.failures} failures) = ${figures.ldap.opsPerReq} per request; ` +
+        `${t.operations} since the server started (set-up, sample and warm-up included)`,
+    );
+  }
   if (profile) console.log(formatSummary(`  profile ${scenario.name}`, profile).replace(/^/gm, '  '));
   return figures;
+}
+
+function ldapFigures(before: LdapStats, after: LdapStats, requests: number): LdapFigures {
+  const window: LdapStats = {
+    searches: after.searches - before.searches,
+    binds: after.binds - before.binds,
+    operations: after.operations - before.operations,
+    connections: after.connections - before.connections,
+    failures: after.failures - before.failures,
+  };
+  return {
+    window,
+    opsPerReq: requests > 0 ? round(window.operations / requests, 5) : NaN,
+    sinceStart: after,
+  };
 }
 
 /** Conferences each creator holds at the end of a create scenario (one was made by the sample). */
@@ -369,13 +444,17 @@ const helloScenario: Scenario = {
 /** Users of the create scenario, one per connection in turn (each may own at most 10,000). */
 const CREATORS = ['alice', 'bob', 'carol'];
 
-function retrieveScenario(confObjID: string): Scenario {
+function retrieveScenario(confObjID: string, password?: string): Scenario {
   return {
     name: 'retrieve',
     label: 'confRequest retrieve (owner)',
     method: 'POST',
     path: '/ccmp',
-    connection: () => ({ user: 'alice', body: retrieveBody('alice', confObjID) }),
+    connection: () => ({
+      user: 'alice',
+      ...(password !== undefined ? { password } : {}),
+      body: retrieveBody('alice', confObjID),
+    }),
     ccmp: true,
     sample(status, body) {
       expectCcmp(status, body);
@@ -429,6 +508,73 @@ interface Check {
   value: number;
   target: string;
   pass: boolean;
+  /** Why the check could not be made (then it is neither PASS nor MISS). */
+  skipped?: string;
+}
+
+function verdict(c: Check): 'PASS' | 'MISS' | 'SKIP' {
+  return c.skipped !== undefined ? 'SKIP' : c.pass ? 'PASS' : 'MISS';
+}
+
+/** A gateway whose directory is a private slapd, with a conference owned by the LDAP user. */
+interface LdapSide {
+  slapd: Slapd;
+  server: Server;
+  confObjID: string;
+}
+
+/**
+ * Starts slapd (seeded from test/fixtures/ldap/seed.ldif) and a gateway on it, with the settings an
+ * operator would give for this directory; returns the reason instead when slapd is missing or does
+ * not start. slapd is stopped again if the rest fails.
+ */
+async function startLdapSide(): Promise<LdapSide | { skip: string }> {
+  if (!SLAPD_PATHS.some((p) => existsSync(p))) {
+    return { skip: 'slapd is not installed; apt-get install slapd ldap-utils to run it' };
+  }
+  let slapd: Slapd;
+  try {
+    slapd = await startSlapd();
+  } catch (err) {
+    return {
+      skip: `slapd did not start: ${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''}`,
+    };
+  }
+  activeSlapd = slapd;
+  let server: Server | undefined;
+  try {
+    const { bindDn, bindPassword } = serviceAccount(slapd.suffix);
+    server = await startServer('gateway', {
+      CCMP_DIRECTORY: 'ldap',
+      CCMP_MAPPINGS: 'mappings/openldap-inetorgperson.json',
+      // The schemes of the demo-directory gateway, so that only the directory differs.
+      CCMP_AUTH_SCHEMES: 'basic,subject',
+      LDAP_URL: slapd.url,
+      LDAP_BASE_DN: slapd.suffix,
+      LDAP_BIND_DN: bindDn,
+      LDAP_BIND_PASSWORD: bindPassword,
+    });
+    const created = await request(server, {
+      ...createScenario,
+      connection: () => ({ ...LDAP_USER, body: createBody(LDAP_USER.user) }),
+    });
+    expectCcmp(created.status, created.body);
+    const confObjID = confObjIdOf(created.body);
+    if (!confObjID) throw new Error('no confObjID in the create answer of the LDAP gateway');
+    return { slapd, server, confObjID };
+  } catch (err) {
+    await server?.stop();
+    await stopSlapd(slapd);
+    throw err;
+  }
+}
+
+async function stopSlapd(slapd: Slapd): Promise<void> {
+  try {
+    await slapd.dispose();
+  } finally {
+    if (activeSlapd === slapd) activeSlapd = undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -441,6 +587,7 @@ async function main(): Promise<void> {
   );
   const results: Figures[] = [];
   const plans: Record<string, Record<string, string[]>> = {};
+  let ldapSkipped: string | undefined;
 
   // 1. The baseline.
   let server = await startServer('hello');
@@ -450,14 +597,47 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
-  // 2 and 3. Retrieve and create, on a fresh gateway.
+  // 2 and 3. Retrieve and create, on a fresh gateway. The LDAP-backed retrieve runs between two
+  // demo-directory retrieves, on a second gateway started beforehand, so that the machine's drift
+  // weighs on both sides of its ratio alike.
   server = await startServer('gateway');
   try {
     const created = await request(server, createScenario);
     expectCcmp(created.status, created.body);
     const confObjID = confObjIdOf(created.body);
     if (!confObjID) throw new Error('no confObjID in the create answer');
-    results.push(await measure(server, retrieveScenario(confObjID)));
+    const ldap = await startLdapSide();
+    try {
+      if ('skip' in ldap) {
+        ldapSkipped = ldap.skip;
+        console.log(`\nSKIP  confRequest retrieve (owner, LDAP directory): ${ldap.skip}`);
+      } else {
+        console.log(`\nLDAP gateway: ${ldap.server.directory ?? ''}`);
+      }
+      results.push(await measure(server, retrieveScenario(confObjID)));
+      if (!('skip' in ldap)) {
+        results.push(
+          await measure(ldap.server, {
+            ...retrieveScenario(ldap.confObjID, LDAP_USER.password),
+            name: 'retrieve-ldap',
+            label: 'confRequest retrieve (owner, LDAP directory)',
+            ldap: true,
+          }),
+        );
+        results.push(
+          await measure(server, {
+            ...retrieveScenario(confObjID),
+            name: 'retrieve-again',
+            label: 'confRequest retrieve (owner), again',
+          }),
+        );
+      }
+    } finally {
+      if (!('skip' in ldap)) {
+        await ldap.server.stop();
+        await stopSlapd(ldap.slapd);
+      }
+    }
     results.push(await measure(server, createScenario));
   } finally {
     await server.stop();
@@ -510,7 +690,7 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
-  await report(results, plans, Date.now() - started, [loadBefore, loadavg()[0] ?? NaN]);
+  await report(results, plans, Date.now() - started, [loadBefore, loadavg()[0] ?? NaN], ldapSkipped);
 }
 
 async function report(
@@ -518,6 +698,7 @@ async function report(
   plans: Record<string, Record<string, string[]>>,
   elapsedMs: number,
   loadAverage: number[],
+  ldapSkipped: string | undefined,
 ): Promise<void> {
   const loadText = loadAverage.map((l) => l.toFixed(1)).join(' → ');
   const by = (name: string) => results.find((r) => r.name === name);
@@ -540,6 +721,20 @@ async function report(
   const createLarge = by('create-100k');
   const createGrowthCpu =
     create && createLarge ? round(createLarge.cpuUsPerReq / create.cpuUsPerReq, 2) : NaN;
+  // The LDAP-backed retrieve against the mean of the two demo-directory retrieves that bracket it.
+  const retrieveLdap = by('retrieve-ldap');
+  const retrieveAgain = by('retrieve-again');
+  const demoRetrieve =
+    retrieve && retrieveAgain
+      ? (retrieve.reqPerSec + retrieveAgain.reqPerSec) / 2
+      : (retrieve?.reqPerSec ?? NaN);
+  const ldapRatio = retrieveLdap ? round(retrieveLdap.reqPerSec / demoRetrieve, 3) : NaN;
+  const ldapOps = retrieveLdap?.ldap?.opsPerReq ?? NaN;
+  const ldapCpuDelta =
+    retrieveLdap && retrieve && retrieveAgain
+      ? round(retrieveLdap.cpuUsPerReq - (retrieve.cpuUsPerReq + retrieveAgain.cpuUsPerReq) / 2, 1)
+      : NaN;
+  const ldapMissing = ldapSkipped ?? (retrieveLdap ? undefined : 'not measured');
 
   const checks: Check[] = [
     {
@@ -566,6 +761,20 @@ async function report(
       target: `≤ ${TARGETS.confsLatencyGrowth}`,
       pass: growthMean <= TARGETS.confsLatencyGrowth,
     },
+    {
+      name: 'LDAP retrieve req/s vs demo-directory retrieve',
+      value: ldapRatio,
+      target: `≥ ${TARGETS.ldapRetrieveRatio}`,
+      pass: ldapRatio >= TARGETS.ldapRetrieveRatio,
+      ...(ldapMissing !== undefined ? { skipped: ldapMissing } : {}),
+    },
+    {
+      name: 'LDAP operations per retrieve',
+      value: ldapOps,
+      target: `≤ ${TARGETS.ldapOpsPerRequest}`,
+      pass: ldapOps <= TARGETS.ldapOpsPerRequest,
+      ...(ldapMissing !== undefined ? { skipped: ldapMissing } : {}),
+    },
   ];
   const errorFree = results.every((r) => r.errors === 0);
 
@@ -577,6 +786,7 @@ async function report(
     'p99 ms',
     'CPU µs/req',
     'of which kernel',
+    'LDAP ops/req',
     'requests',
     'errors',
   ];
@@ -588,6 +798,7 @@ async function report(
     r.latencyP99Ms.toFixed(2),
     r.cpuUsPerReq.toFixed(1),
     r.systemUsPerReq.toFixed(1),
+    r.ldap ? String(r.ldap.opsPerReq) : '',
     String(r.requests),
     r.errors ? `${r.errors} (${r.errorDetail})` : '0',
   ]);
@@ -608,9 +819,21 @@ async function report(
   console.log(`1-minute load average of the machine: ${loadText} (start → end; ${cpus().length} cores)`);
   console.log(`confs 100k ÷ 1k: mean latency ×${growthMean}, p99 ×${growthP99}, CPU/request ×${growthCpu}`);
   console.log(`create with 100k stored ÷ create on a fresh store: CPU/request ×${createGrowthCpu}`);
+  const ldapText =
+    ldapMissing !== undefined
+      ? `LDAP-backed retrieve: skipped (${ldapMissing})`
+      : `LDAP-backed retrieve ÷ demo-directory retrieve: req/s ×${ldapRatio} ` +
+        `(demo = mean of the two demo-directory retrieves, ${Math.round(demoRetrieve)} req/s: ` +
+        `${retrieve?.reqPerSec ?? NaN} then ${retrieveAgain?.reqPerSec ?? NaN}), ` +
+        `CPU/request ${ldapCpuDelta >= 0 ? '+' : ''}${ldapCpuDelta} µs, ${ldapOps} LDAP operations per request ` +
+        `(${retrieveLdap?.ldap?.window.operations ?? NaN} in the measured window of ${retrieveLdap?.requests ?? NaN} requests)`;
+  console.log(ldapText);
   console.log('\ntargets:');
   for (const c of checks)
-    console.log(`  ${c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value} (target ${c.target})`);
+    console.log(
+      `  ${verdict(c)}  ${c.name}: ` +
+        (c.skipped !== undefined ? c.skipped : `${c.value} (target ${c.target})`),
+    );
   console.log(`  ${errorFree ? 'PASS' : 'MISS'}  every answer HTTP 200 with CCMP response code 200`);
   // Figures measured on errors are worthless: fail the run. Missed targets are results, not failures.
   if (!errorFree) process.exitCode = 1;
@@ -634,7 +857,20 @@ async function report(
     })),
     confsGrowth: { latencyMean: growthMean, latencyP99: growthP99, cpuPerRequest: growthCpu },
     createGrowth: { cpuPerRequest: createGrowthCpu },
-    checks: checks.map((c) => ({ ...c, value: Number.isFinite(c.value) ? c.value : null })),
+    ldapRetrieve:
+      ldapMissing !== undefined
+        ? { skipped: ldapMissing }
+        : {
+            ratioToDemoRetrieve: ldapRatio,
+            demoRetrieveReqPerSec: Math.round(demoRetrieve),
+            cpuUsPerReqDelta: ldapCpuDelta,
+            ldapOpsPerReq: ldapOps,
+          },
+    checks: checks.map((c) => ({
+      ...c,
+      value: Number.isFinite(c.value) ? c.value : null,
+      result: verdict(c),
+    })),
     errorFree,
     elapsedS: Math.round(elapsedMs / 1000),
   };
@@ -663,10 +899,18 @@ async function report(
     `Listing, 100k ÷ 1k stored conferences: mean latency ×${growthMean}, p99 ×${growthP99}, CPU per request ×${growthCpu}. ` +
       `Creation with 100k stored ÷ creation on a fresh store: CPU per request ×${createGrowthCpu} (not a target).`,
     '',
+    `${ldapText}.`,
+    '',
     '## Scenarios',
     '',
     '- hello-world: `GET /` answered by a bare Hono app on the same server stack as the gateway.',
-    '- retrieve: confRequest retrieve of one conference by its owner (HTTP Basic), on a fresh SQLite store.',
+    '- retrieve: confRequest retrieve of one conference by its owner (HTTP Basic), on a fresh SQLite store, ' +
+      'with the demo directory; run twice, before and after the LDAP-backed retrieve.',
+    '- retrieve, LDAP directory: the same request on a second fresh gateway whose directory is a private OpenLDAP ' +
+      '(slapd on 127.0.0.1, seeded from test/fixtures/ldap/seed.ldif) built by `identityFromEnv`, with its ' +
+      `default caches and the same schemes (basic, subject); the owner is the LDAP user ${LDAP_USER.user}. ` +
+      'LDAP ops/req: searches and binds sent during the measured window, from `ldapStats()` in the server, ' +
+      'divided by the answers.',
     `- create: confRequest create with a Linphone-style document (subject, media, iCalendar, two invitees); ` +
       `the connections take turns as ${CREATORS.join(', ')}, who end the run with about ` +
       `${createdPerUser(create)} conferences each (creation checks the creator's count).`,
@@ -678,7 +922,11 @@ async function report(
     '',
     '| target | value | goal | result |',
     '| --- | ---: | ---: | --- |',
-    ...checks.map((c) => `| ${c.name} | ${c.value} | ${c.target} | ${c.pass ? 'PASS' : 'MISS'} |`),
+    ...checks.map(
+      (c) =>
+        `| ${c.name} | ${c.skipped !== undefined ? '' : String(c.value)} | ${c.target} | ${verdict(c)}` +
+        `${c.skipped !== undefined ? ` (${c.skipped})` : ''} |`,
+    ),
     `| answers with HTTP 200 and CCMP 200 | ${errorFree ? 'all' : 'not all'} | all | ${errorFree ? 'PASS' : 'MISS'} |`,
     '',
     '## Query plan',
@@ -698,7 +946,7 @@ main()
     console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exitCode = 1;
   })
-  .finally(() => {
-    cleanup();
+  .finally(async () => {
     clearTimeout(watchdog);
+    await cleanup();
   });

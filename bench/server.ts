@@ -1,12 +1,17 @@
 /**
  * @module The server side of `npm run bench`, run in its own process by bench/run.ts.
  *
- *   node --import tsx bench/server.ts --mode hello|gateway --data-dir DIR [--profile-dir DIR]
+ *   node --import tsx bench/server.ts --mode hello|gateway --data-dir DIR [--directory demo|ldap]
+ *                                     [--profile-dir DIR]
  *
- * It serves either a Hono hello-world or the gateway (SQLite store in DIR, mock connector, demo
- * directory, silent logger) on @hono/node-server, and a small control server on another port:
+ * It serves either a Hono hello-world or the gateway (SQLite store in DIR, mock connector, silent
+ * logger) on @hono/node-server, and a small control server on another port. The gateway's directory
+ * is the demo directory, or with `--directory ldap` the LDAP directory that `identityFromEnv` builds,
+ * with its caches, from the settings in the BENCH_IDENTITY_ENV environment variable (a JSON object of
+ * CCMP_DIRECTORY, LDAP_URL, …; the rest of the environment is not read).
  *
  *   GET  /cpu            process.cpuUsage() and memory of this process
+ *   GET  /ldap           the LDAP directory's operation counters (`ldapStats()`), with --directory ldap
  *   POST /seed           {"total": N}: clones a conference of bob's until N conferences are stored
  *   GET  /plan           SQLite query plans of the listing and counting statements
  *   POST /profile/start  starts the V8 CPU profiler (in this process, through node:inspector)
@@ -21,14 +26,16 @@ import Database from 'better-sqlite3';
 import { Hono } from 'hono';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import mockConnector from '../connectors/mock.ts';
 import { demoDirectory } from '../src/auth/demo-directory.ts';
+import { identityFromEnv, type Identity } from '../src/auth/from-env.ts';
 import { createGateway } from '../src/gateway.ts';
 import { silentLogger } from '../src/log.ts';
+import { webPlatform } from '../src/platform.ts';
 import { SQL, sqliteStore } from '../src/store/sqlite.ts';
 import type { ConferenceStore } from '../src/store/types.ts';
 import { PROJECT_SCHEME } from './profile-summary.ts';
@@ -43,12 +50,14 @@ const { values: args } = parseArgs({
   options: {
     mode: { type: 'string', default: 'gateway' },
     'data-dir': { type: 'string' },
+    directory: { type: 'string', default: 'demo' },
     'profile-dir': { type: 'string' },
   },
 });
 
 let store: ConferenceStore | undefined;
 let dbPath: string | undefined;
+let identity: Identity | undefined;
 let fetchHandler: (request: Request) => Response | Promise<Response>;
 
 if (args.mode === 'hello') {
@@ -60,9 +69,14 @@ if (args.mode === 'hello') {
   if (!dataDir) throw new Error('--data-dir is required in gateway mode');
   dbPath = join(dataDir, 'ccmp.sqlite');
   store = sqliteStore({ path: dbPath });
+  if (args.directory === 'ldap') identity = ldapIdentity();
+  else if (args.directory !== 'demo')
+    throw new Error(`--directory must be demo or ldap, got ${args.directory ?? ''}`);
   const app = createGateway({
     store,
-    directory: demoDirectory(DOMAIN),
+    ...(identity
+      ? { directory: identity.directory, schemes: identity.schemes, authThrottle: identity.throttle }
+      : { directory: demoDirectory(DOMAIN) }),
     connectors: [mockConnector()],
     logger: silentLogger,
     config: { domain: DOMAIN },
@@ -92,7 +106,8 @@ const control = createServer((req, res) => {
 control.listen(0, '127.0.0.1', () => {
   const port = (server.address() as AddressInfo).port;
   const controlPort = (control.address() as AddressInfo).port;
-  process.stdout.write(`${JSON.stringify({ ready: true, port, controlPort })}\n`);
+  const directory = identity?.describe() ?? `directory=demo(${DOMAIN})`;
+  process.stdout.write(`${JSON.stringify({ ready: true, port, controlPort, directory })}\n`);
 });
 
 // --cpu-prof and the like write their files on a normal exit only.
@@ -106,6 +121,11 @@ async function handleControl(req: IncomingMessage, res: ServerResponse): Promise
     case 'GET /cpu': {
       const cpu = process.cpuUsage();
       reply(res, 200, { user: cpu.user, system: cpu.system, rss: process.memoryUsage().rss });
+      return;
+    }
+    case 'GET /ldap': {
+      if (!identity?.ldapStats) throw new Error('ldap: the directory is not LDAP');
+      reply(res, 200, identity.ldapStats());
       return;
     }
     case 'POST /seed': {
@@ -133,6 +153,22 @@ async function handleControl(req: IncomingMessage, res: ServerResponse): Promise
     default:
       reply(res, 404, { error: 'unknown control request' });
   }
+}
+
+/** The identity of an LDAP-backed gateway, as the Node entry builds it, from BENCH_IDENTITY_ENV only. */
+function ldapIdentity(): Identity {
+  const given: unknown = JSON.parse(process.env.BENCH_IDENTITY_ENV ?? 'null');
+  if (typeof given !== 'object' || given === null)
+    throw new Error('--directory ldap needs BENCH_IDENTITY_ENV');
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) if (typeof value === 'string') env[name] = value;
+  if (env.CCMP_DIRECTORY !== 'ldap') throw new Error('BENCH_IDENTITY_ENV must set CCMP_DIRECTORY=ldap');
+  return identityFromEnv(env, {
+    domain: DOMAIN,
+    platform: webPlatform,
+    logger: silentLogger,
+    readFile: (path) => readFileSync(path, 'utf8'),
+  });
 }
 
 /**
@@ -214,6 +250,7 @@ async function shutdown(): Promise<void> {
   stopping = true;
   control.close();
   server.close();
+  await identity?.directory.close?.();
   await store?.close();
   process.exit(0);
 }

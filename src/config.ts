@@ -25,6 +25,8 @@ export interface GatewaySettings {
   limits: Limits;
   passwordFailures: number;
   passwordLockoutSeconds: number;
+  /** Seconds between imports of conferences made on the backends themselves; 0 turns it off. */
+  backendSyncSeconds: number;
 }
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
@@ -91,5 +93,28 @@ export function readSettings(env: Env): GatewaySettings {
     },
     passwordFailures: integer(env, 'CCMP_PASSWORD_FAILURES', 5, 1, 1000),
     passwordLockoutSeconds: integer(env, 'CCMP_PASSWORD_LOCKOUT_S', 900, 1, 86_400),
+    backendSyncSeconds: integer(env, 'CCMP_BACKEND_SYNC_S', 10, 0, 86_400),
   };
+}
+
+/** The core configuration of `createGateway` from the validated settings (shared by both entries). */
+export function coreConfig(settings: GatewaySettings) {
+  return {
+    domain: settings.domain,
+    domains: new Set(settings.domains),
+    maxBodyBytes: settings.maxBodyBytes,
+    backendTimeoutMs: settings.backendTimeoutMs,
+    limits: settings.limits,
+    passwordThrottle: {
+      lockoutFailures: settings.passwordFailures,
+      lockoutMs: settings.passwordLockoutSeconds * 1000,
+    },
+  };
+}
+
+/** Backend-sync options from the settings, for `configureBackendSync`. */
+export function backendSyncOptions(settings: GatewaySettings) {
+  return settings.backendSyncSeconds === 0
+    ? { enabled: false }
+    : { enabled: true, minIntervalMs: settings.backendSyncSeconds * 1000 };
 }

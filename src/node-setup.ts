@@ -5,7 +5,8 @@ import type { Connector } from '../connectors/types.ts';
 import { readFileSync } from 'node:fs';
 import { identityFromEnv } from './auth/from-env.ts';
 import { webPlatform } from './platform.ts';
-import { readSettings, ConfigError, oneOf, type Env } from './config.ts';
+import { readSettings, ConfigError, oneOf, type Env, coreConfig, backendSyncOptions } from './config.ts';
+import { configureBackendSync } from './core/backend-sync.ts';
 import { connectorsFromEnv } from './node-connectors.ts';
 import { federationFromEnv } from './federation/from-env.ts';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -78,18 +79,9 @@ export async function buildNodeGateway(env: Env, paths: { sqlitePath: string }):
     authThrottle: identity.throttle,
     connectors,
     logger,
-    config: {
-      domain: settings.domain,
-      domains: new Set(settings.domains),
-      maxBodyBytes: settings.maxBodyBytes,
-      backendTimeoutMs: settings.backendTimeoutMs,
-      limits: settings.limits,
-      passwordThrottle: {
-        lockoutFailures: settings.passwordFailures,
-        lockoutMs: settings.passwordLockoutSeconds * 1000,
-      },
-    },
+    config: coreConfig(settings),
   });
+  configureBackendSync(app.deps, backendSyncOptions(settings));
   return {
     app,
     logger,

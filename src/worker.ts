@@ -11,11 +11,21 @@
  * (binding `DB`), connectors come from the static table below (the mock today), and the identity
  * mappings are the JSON file imported here, chosen at build time (see docs/edge.md).
  */
+import type { ExecutionContext } from 'hono';
 import bundledMappings from '../mappings/openldap-inetorgperson.json' with { type: 'json' };
 import mockConnector from '../connectors/mock.ts';
 import type { Connector } from '../connectors/types.ts';
 import { identityFromEnv } from './auth/from-env.ts';
-import { ConfigError, oneOf, readSettings, type Env, type GatewaySettings } from './config.ts';
+import {
+  ConfigError,
+  oneOf,
+  readSettings,
+  type Env,
+  type GatewaySettings,
+  coreConfig,
+  backendSyncOptions,
+} from './config.ts';
+import { configureBackendSync } from './core/backend-sync.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { webPlatform } from './platform.ts';
@@ -24,14 +34,8 @@ import { d1Store, isD1Database } from './store/d1.ts';
 /** The Worker's `env`: the D1 database `DB`, and the vars and secrets as strings. */
 export type WorkerBindings = object;
 
-/** The part of the Workers `ExecutionContext` the entry uses. */
-export interface WorkerContext {
-  waitUntil(promise: Promise<unknown>): void;
-  passThroughOnException?(): void;
-}
-
 export interface WorkerHandler {
-  fetch(request: Request, env: WorkerBindings, ctx?: WorkerContext): Promise<Response>;
+  fetch(request: Request, env: WorkerBindings, ctx?: ExecutionContext): Promise<Response>;
 }
 
 export interface WorkerOptions {
@@ -55,7 +59,7 @@ export function createWorker(options: WorkerOptions = {}): WorkerHandler {
   const mappings = options.mappings ?? bundledMappings;
   const loggerFor = options.logger ?? ((settings) => consoleLogger(settings?.logLevel ?? 'info'));
 
-  function start(env: WorkerBindings, ctx: WorkerContext | undefined): State {
+  function start(env: WorkerBindings, ctx: ExecutionContext | undefined): State {
     try {
       const gateway = build(env, mappings, loggerFor);
       // A failed start (D1 unreachable while seeding) must not stick to the isolate: the next request
@@ -90,7 +94,7 @@ export function createWorker(options: WorkerOptions = {}): WorkerHandler {
           headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
         });
       }
-      return state.gateway.fetch(request, env, ctx as Parameters<Gateway['fetch']>[2]);
+      return state.gateway.fetch(request, env, ctx);
     },
   };
 }
@@ -114,7 +118,7 @@ function build(
   const identity = edgeIdentity(env, settings, mappings, logger);
   logger.log('info', 'identity.configured', { summary: identity.describe() });
 
-  return createGateway({
+  const app = createGateway({
     store: d1Store({ db }),
     directory: identity.directory,
     schemes: identity.schemes,
@@ -122,18 +126,10 @@ function build(
     connectors,
     logger,
     platform: webPlatform,
-    config: {
-      domain: settings.domain,
-      domains: new Set(settings.domains),
-      maxBodyBytes: settings.maxBodyBytes,
-      backendTimeoutMs: settings.backendTimeoutMs,
-      limits: settings.limits,
-      passwordThrottle: {
-        lockoutFailures: settings.passwordFailures,
-        lockoutMs: settings.passwordLockoutSeconds * 1000,
-      },
-    },
+    config: coreConfig(settings),
   });
+  configureBackendSync(app.deps, backendSyncOptions(settings));
+  return app;
 }
 
 /** The connectors that run on Workers. Backends with Node-only drivers are never imported here. */
@@ -173,14 +169,23 @@ function edgeIdentity(env: Env, settings: GatewaySettings, mappings: unknown, lo
       { domain: settings.domain, domains: settings.domains, platform: webPlatform, logger, mappings },
     );
   } catch (err) {
-    throw new ConfigError(err instanceof Error ? err.message : String(err));
+    throw new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  // A nonce issued by one isolate is checked by whichever isolate gets the answer: they must share a key.
+  if (
+    identity.schemes.some((scheme) => scheme.name === 'digest') &&
+    (env.DIGEST_NONCE_SECRET ?? '').trim() === ''
+  ) {
+    throw new ConfigError(
+      'DIGEST_NONCE_SECRET must be set on Cloudflare Workers when Digest is enabled ' +
+        '(a secret of at least 32 characters): the isolates answering one client must share it',
+    );
   }
   if (identity.demo) {
     if (oneOf(env, 'CCMP_ALLOW_DEMO_DIRECTORY', ['true', 'false'], 'false') !== 'true') {
       throw new ConfigError(
         'CCMP_DIRECTORY is demo (alice/alice, bob/bob, carol/carol), which is refused on the edge: ' +
-          'set CCMP_DIRECTORY=ldap or JWT_SECRET/JWT_PUBLIC_KEY with CCMP_AUTH_SCHEMES=bearer, ' +
-          'or CCMP_ALLOW_DEMO_DIRECTORY=true to try the gateway out',
+          'set CCMP_DIRECTORY=ldap, or CCMP_ALLOW_DEMO_DIRECTORY=true to try the gateway out',
       );
     }
     logger.log('warn', 'gateway.demo_directory', {

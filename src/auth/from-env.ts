@@ -18,6 +18,7 @@ import { basicScheme, subjectScheme } from './basic.ts';
 import { bearerScheme, jwtKey, type JwtKey, type JwtKeyMaterial } from './bearer.ts';
 import { cachedDirectory } from './cached-directory.ts';
 import { demoDirectory } from './demo-directory.ts';
+import { tokenDirectory } from './token-directory.ts';
 import { digestSchemes } from './digest.ts';
 import { type Env, flag, integer, list, required, text } from './env-values.ts';
 import {
@@ -66,8 +67,8 @@ type SchemeName = (typeof SCHEMES)[number];
 
 export function identityFromEnv(env: Env, deps: IdentityDeps): Identity {
   const kind = text(env, 'CCMP_DIRECTORY') ?? 'demo';
-  if (kind !== 'demo' && kind !== 'ldap') {
-    throw new Error(`CCMP_DIRECTORY must be demo or ldap, not ${JSON.stringify(kind)}`);
+  if (kind !== 'demo' && kind !== 'ldap' && kind !== 'jwt') {
+    throw new Error(`CCMP_DIRECTORY must be demo, ldap or jwt, not ${JSON.stringify(kind)}`);
   }
   const files = fileReader(deps);
   const jwtMaterial = jwtKeyMaterial(env, files);
@@ -84,6 +85,12 @@ export function identityFromEnv(env: Env, deps: IdentityDeps): Identity {
     directory = built.directory;
     ldapStats = built.stats;
     parts.push(built.description);
+  } else if (kind === 'jwt') {
+    if (!jwtMaterial)
+      throw new Error('CCMP_DIRECTORY=jwt needs JWT_SECRET, JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_FILE');
+    realm = text(env, 'DIGEST_REALM') ?? deps.domain.toLowerCase();
+    directory = tokenDirectory([deps.domain, ...(deps.domains ?? [])]);
+    parts.push(`directory=jwt(${deps.domain})`);
   } else {
     for (const name of ['LDAP_URL', 'CCMP_MAPPINGS']) {
       if (text(env, name) !== undefined) {
@@ -152,12 +159,16 @@ export function identityFromEnv(env: Env, deps: IdentityDeps): Identity {
   };
 }
 
-function schemeNames(env: Env, kind: 'demo' | 'ldap', jwt: boolean): SchemeName[] {
+function schemeNames(env: Env, kind: 'demo' | 'ldap' | 'jwt', jwt: boolean): SchemeName[] {
   const given = list(env, 'CCMP_AUTH_SCHEMES');
-  const names = given ?? [
-    ...(kind === 'ldap' ? ['basic', 'digest', 'subject'] : ['basic', 'subject']),
-    ...(jwt ? ['bearer'] : []),
-  ];
+  const names =
+    given ??
+    (kind === 'jwt'
+      ? ['bearer']
+      : [
+          ...(kind === 'ldap' ? ['basic', 'digest', 'subject'] : ['basic', 'subject']),
+          ...(jwt ? ['bearer'] : []),
+        ]);
   for (const n of names) {
     if (!(SCHEMES as readonly string[]).includes(n)) {
       throw new Error(

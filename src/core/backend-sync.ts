@@ -93,8 +93,6 @@ interface SyncState {
   options: BackendSyncOptions;
   running?: Promise<SyncReport>;
   lastStarted?: number;
-  /** The store has been scanned once for conferences held by listing backends. */
-  scanned: boolean;
   /** Store objects by backend key (connector, backend ID). */
   links: Map<string, Link>;
   /** Fingerprint of each backend conference at the last run, and the object's version then. */
@@ -104,7 +102,7 @@ interface SyncState {
 }
 
 const DEFAULT_INTERVAL_MS = 10_000;
-const SCAN_CHUNK = 200;
+const CHUNK = 200;
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 // One state per gateway: the key is the gateway's dependency set, so nothing outlives it.
@@ -113,7 +111,7 @@ const states = new WeakMap<Deps, SyncState>();
 function stateOf(deps: Deps): SyncState {
   let state = states.get(deps);
   if (!state) {
-    state = { options: {}, scanned: false, links: new Map(), seen: new Map(), unknownSince: new Map() };
+    state = { options: {}, links: new Map(), seen: new Map(), unknownSince: new Map() };
     states.set(deps, state);
   }
   return state;
@@ -152,12 +150,9 @@ async function runSync(ctx: Ctx, state: SyncState): Promise<SyncReport> {
   const report: SyncReport = { imported: [], refreshed: [], dropped: [], failed: [] };
   const started = ctx.deps.platform.now();
   try {
-    if (!state.scanned) {
-      await scanStore(ctx, state);
-      state.scanned = true;
-    }
+    await linkRequesterConferences(ctx, state);
   } catch (err) {
-    ctx.deps.logger.log('warn', 'backend_sync.failed', { stage: 'store scan', error: messageOf(err) });
+    ctx.deps.logger.log('warn', 'backend_sync.failed', { stage: 'store', error: messageOf(err) });
     return report;
   }
   for (const connector of listingConnectors(ctx.deps)) {
@@ -183,17 +178,23 @@ async function runSync(ctx: Ctx, state: SyncState): Promise<SyncReport> {
   return report;
 }
 
-/** Links the conferences the store already holds on listing backends (once per process). */
-async function scanStore(ctx: Ctx, state: SyncState): Promise<void> {
+/**
+ * Links the conferences of the requester's own list. Rows seen since the process started are linked
+ * as they are seen; this also covers imported conferences whose row went away while the gateway was
+ * down, without reading the whole store: they are found when someone who takes part lists them.
+ */
+async function linkRequesterConferences(ctx: Ctx, state: SyncState): Promise<void> {
+  if (ctx.request.type !== 'confs') return;
   const names = new Set(listingConnectors(ctx.deps).map((c) => c.name));
-  const uris = await ctx.deps.store.listAll({
-    kinds: ['conference'],
-    limit: ctx.deps.config.limits.maxConferences,
-  });
-  for (let i = 0; i < uris.length; i += SCAN_CHUNK) {
-    for (const obj of await ctx.deps.store.getMany(uris.slice(i, i + SCAN_CHUNK))) {
+  const options = { kinds: ['conference' as const], limit: ctx.deps.config.limits.maxListEntries };
+  const uris = ctx.isAdmin
+    ? await ctx.deps.store.listAll(options)
+    : await ctx.deps.store.listByMember(ctx.userId, options);
+  for (let i = 0; i < uris.length; i += CHUNK) {
+    for (const obj of await ctx.deps.store.getMany(uris.slice(i, i + CHUNK))) {
       if (obj.connector === undefined || obj.backendId === undefined || !names.has(obj.connector)) continue;
-      state.links.set(backendKey(obj.connector, obj.backendId), { uri: obj.uri, imported: isImported(obj) });
+      const key = backendKey(obj.connector, obj.backendId);
+      if (!state.links.has(key)) state.links.set(key, { uri: obj.uri, imported: isImported(obj) });
     }
   }
 }
@@ -269,13 +270,16 @@ async function syncOne(
     o !== undefined && o.connector === connector.name && o.backendId === bc.handle.backendId;
 
   // Where the store holds it: under the URI the row names, a URI linked before, or the derived URI.
-  const derived = await derivedUri(ctx, connector.name, bc.handle.backendId);
   let obj: StoredObject | undefined = bc.spec.uri ? byUri.get(normalizeId(bc.spec.uri)) : undefined;
   if (!belongs(obj)) {
     const link = state.links.get(key);
     obj = link ? await store.get(link.uri) : undefined;
   }
-  if (!belongs(obj)) obj = await store.get(derived);
+  let derived: string | undefined;
+  if (!belongs(obj)) {
+    derived = await derivedUri(ctx, connector.name, bc.handle.backendId);
+    obj = await store.get(derived);
+  }
 
   if (belongs(obj)) {
     state.unknownSince.delete(key);
@@ -296,7 +300,7 @@ async function syncOne(
   }
 
   // Not in the store. A row naming an XCON-URI of ours may be a create in progress: give it time.
-  let uri = derived;
+  let uri = derived ?? (await derivedUri(ctx, connector.name, bc.handle.backendId));
   if (bc.spec.uri) {
     const parsed = parseXconUri(bc.spec.uri);
     const free = byUri.get(normalizeId(bc.spec.uri)) === undefined;

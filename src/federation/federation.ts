@@ -137,8 +137,8 @@ export function createFederation(config: SitesConfig, options: FederationOptions
       const peer = peers.get(claims.iss);
       if (!peer) return refuse(`${claims.iss} is not a peer site`, claims.iss, kid);
       const userId = normalizeId(claims.sub);
-      const host = parseXconUserId(userId)?.host ?? '';
-      if (!/^xcon-userid:[^@\s]+@[^@\s]+$/.test(userId)) {
+      const host = parseXconUserId(userId)?.host;
+      if (!host || !/^xcon-userid:[^@\s]+@[^@\s]+$/.test(userId)) {
         return refuse('the subject is not an XCON-USERID user@domain', claims.iss, kid);
       }
       if (local.has(host) || !peer.site.userDomains.includes(host)) {
@@ -168,7 +168,7 @@ export function createFederation(config: SitesConfig, options: FederationOptions
       };
       const sipUri = sipUriFromUserId(userId);
       if (sipUri !== undefined) principal.sipUri = sipUri;
-      if (claims.name !== undefined) principal.displayName = claims.name;
+      if (claims.name !== undefined) principal.displayName = claims.name.slice(0, 256);
       origins.set(principal, { site: claims.iss, via });
       return { status: 'authenticated', principal, scheme: 'site-token' };
     },

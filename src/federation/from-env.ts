@@ -65,13 +65,21 @@ export async function federationFromEnv(
     });
   }
   for (const served of [domain, ...deps.domains.map((d) => d.toLowerCase())]) {
-    const peer = config.peers.find((p) => p.domains.includes(served));
-    if (peer) {
-      issues.push({
-        file,
-        path: `$.peers[${JSON.stringify(peer.site)}].domains`,
-        message: `${served} is served by this gateway (CCMP_DOMAIN/CCMP_DOMAINS): it cannot be routed to a peer`,
-      });
+    for (const peer of config.peers) {
+      const at = `$.peers[${JSON.stringify(peer.site)}]`;
+      if (peer.domains.includes(served)) {
+        issues.push({
+          file,
+          path: `${at}.domains`,
+          message: `${served} is served by this gateway (CCMP_DOMAIN/CCMP_DOMAINS): it cannot be routed to a peer`,
+        });
+      } else if (peer.userDomains.includes(served)) {
+        issues.push({
+          file,
+          path: `${at}.userDomains`,
+          message: `${served} is served by this gateway (CCMP_DOMAIN/CCMP_DOMAINS): a peer may not assert its users`,
+        });
+      }
     }
   }
   if (issues.length > 0) throw new SitesError(issues);

@@ -91,7 +91,7 @@ describe('identityFromEnv: demo', () => {
 
 describe('identityFromEnv: errors name the setting', () => {
   const cases: [Record<string, string>, string | RegExp][] = [
-    [{ CCMP_DIRECTORY: 'ad' }, 'CCMP_DIRECTORY must be demo or ldap, not "ad"'],
+    [{ CCMP_DIRECTORY: 'ad' }, 'CCMP_DIRECTORY must be demo, ldap or jwt, not "ad"'],
     [{ CCMP_AUTH_SCHEMES: 'basic,ntlm' }, /CCMP_AUTH_SCHEMES: unknown scheme "ntlm"/],
     [{ CCMP_AUTH_SCHEMES: ' , ' }, 'CCMP_AUTH_SCHEMES must name at least one scheme'],
     [{ CCMP_AUTH_SCHEMES: 'bearer' }, /CCMP_AUTH_SCHEMES has bearer: set JWT_SECRET/],

@@ -18,7 +18,7 @@ import { webPlatform } from '../../src/platform.ts';
 import { envelope } from '../e2e/_harness.ts';
 import { ecKeyPair, rsaKeyPair } from './_sites.ts';
 
-const FIXTURES = new URL('../fixtures/federation/', import.meta.url);
+const EXAMPLES = new URL('../../mappings/sites/', import.meta.url);
 
 function issuesOf(run: () => unknown): { file: string; path: string; message: string }[] {
   try {
@@ -59,8 +59,8 @@ function validDoc(): SitesDocument {
 }
 
 describe('the example sites files', () => {
-  it.each(['sites.a.example.json', 'sites.b.example.json'])('%s is valid', (file) => {
-    expect(() => parseSites(readFileSync(new URL(file, FIXTURES), 'utf8'), file)).not.toThrow();
+  it.each(['a.example.json', 'b.example.json'])('mappings/sites/%s is valid', (file) => {
+    expect(() => parseSites(readFileSync(new URL(file, EXAMPLES), 'utf8'), file)).not.toThrow();
   });
 });
 

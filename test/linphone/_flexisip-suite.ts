@@ -23,6 +23,7 @@ import { createGateway, type Gateway } from '../../src/gateway.ts';
 import { memoryLogger } from '../../src/log.ts';
 import { webPlatform, type Platform } from '../../src/platform.ts';
 import { memoryStore } from '../../src/store/memory.ts';
+import type { ConferenceStore } from '../../src/store/types.ts';
 import type { RawDb, TestDatabase } from '../connectors/_flexisip-cases.ts';
 import { all, expectCode, tableDirectory, text } from '../e2e/_harness.ts';
 import {
@@ -74,6 +75,7 @@ export function linphoneGateway(options: {
   connectors: Connector[];
   ha1File: string;
   platform?: Platform;
+  store?: ConferenceStore;
 }): LinphoneGateway {
   const directory = withHa1Table(
     tableDirectory(DOMAIN, [
@@ -87,7 +89,7 @@ export function linphoneGateway(options: {
   const platform = options.platform ?? webPlatform;
   const logger = memoryLogger();
   const app = createGateway({
-    store: memoryStore(),
+    store: options.store ?? memoryStore(),
     directory,
     schemes: digestSchemes({
       directory,
@@ -577,6 +579,32 @@ export function describeLinphoneOnFlexisip(name: string, newDatabase: () => Prom
       expect(listed(await pauline.fixture('confs-request.xml'))).toEqual([]);
       for (const u of uris) expectCode(await pauline.fixture('retrieve-request.xml', u), 404);
       expect(gw.logger.records.filter((r) => r.event === 'backend_sync.dropped')).toHaveLength(2);
+    });
+
+    it('drops, after a restart, a native conference whose row went away while the gateway was down', async () => {
+      const store = memoryStore();
+      const before = linphoneGateway({ connectors: [connector], ha1File: ha1.path, store });
+      configureBackendSync(before.app.deps, { minIntervalMs: 0 });
+      const joinUri = await server.insertNative({
+        confId: 'gone-while-down',
+        organizer: 'marie',
+        invitees: [{ user: 'laure' }],
+        start: '2030-12-01T10:00:00Z',
+        minutes: 15,
+        subject: 'Gone while down',
+        description: '',
+        video: true,
+      });
+      const [uri = ''] = listed(await before.client('laure').fixture('confs-request.xml'));
+      expect(uri).not.toBe('');
+
+      // The gateway stops; the server cleans the conference up; a new gateway process starts on the same store.
+      await server.remove(joinUri);
+      const after = linphoneGateway({ connectors: [connector], ha1File: ha1.path, store });
+      configureBackendSync(after.app.deps, { minIntervalMs: 0 });
+      expect(listed(await after.client('laure').fixture('confs-request.xml'))).toEqual([]);
+      expectCode(await after.client('laure').fixture('retrieve-request.xml', uri), 404);
+      expect(await store.get(uri)).toBeUndefined();
     });
 
     it('finds a native conference by its XCON-URI from another gateway instance (retrieve of an unknown URI)', async () => {

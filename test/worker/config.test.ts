@@ -47,6 +47,10 @@ describe('Worker configuration', () => {
       { CCMP_ALLOW_DEMO_DIRECTORY: 'maybe' },
       /^configuration error: CCMP_ALLOW_DEMO_DIRECTORY must be one of true, false/,
     ],
+    [
+      { CCMP_AUTH_SCHEMES: 'digest,basic' },
+      /^configuration error: DIGEST_NONCE_SECRET must be set on Cloudflare Workers when Digest is enabled/,
+    ],
     [{ CCMP_STORE: 'sqlite' }, /^configuration error: CCMP_STORE must be one of d1/],
     [{ JWT_SECRET: 'short' }, /^configuration error: JWT_SECRET: the JWT secret must be at least 32 bytes/],
     [
