@@ -120,10 +120,16 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     }
   });
   // Reads span two statements (object, then members); one transaction gives them one snapshot.
+  /*
+   * The hot path (every request reads its object) runs without a transaction: this process runs
+   * each call to completion, and a writer in another process can at worst make the member rows one
+   * commit newer than the document, which the compare-and-set on every write tolerates.
+   */
+  const loadOne = (uri: string): StoredObject | undefined => load(uri);
   const loadTx = db.transaction((uris: string[]) => uris.flatMap((uri) => load(uri) ?? []));
 
   return {
-    get: (uri) => run(() => loadTx([uri.toLowerCase()])[0]),
+    get: (uri) => run(() => loadOne(uri.toLowerCase())),
     getMany: (uris) => run(() => loadTx([...new Set(uris.map((uri) => uri.toLowerCase()))])),
     commit: (writes) =>
       run(() => {
