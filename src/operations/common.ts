@@ -36,6 +36,13 @@ export function required<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+/** A message handler that dispatches on the four CCMP operations. */
+export function byOperation(
+  handlers: Record<Operation, (ctx: Ctx) => Promise<CcmpResponse>>,
+): (ctx: Ctx) => Promise<CcmpResponse> {
+  return (ctx) => handlers[operationOf(ctx, ['retrieve', 'create', 'update', 'delete'])](ctx);
+}
+
 /** List requests carry no operation (RFC 6503 §5.3.1, §5.3.2); `retrieve` is tolerated. */
 export function listOnly(ctx: Ctx): void {
   const op = ctx.request.operation;

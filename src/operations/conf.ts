@@ -19,6 +19,7 @@ import { DEFAULT_BLUEPRINT_ID } from '../model/blueprints.ts';
 import {
   actorOf,
   authorize,
+  byOperation,
   listOnly,
   backend,
   checkIfMatch,
@@ -28,7 +29,6 @@ import {
   exclusive,
   handleOf,
   load,
-  operationOf,
   required,
   success,
   toStored,
@@ -51,19 +51,12 @@ import { listFiltered } from './listing.ts';
 import { checkCreateLimits, countCreation } from './limits.ts';
 import { syncBackends } from '../core/backend-sync.ts';
 
-export async function confRequest(ctx: Ctx): Promise<CcmpResponse> {
-  const op = operationOf(ctx, ['retrieve', 'create', 'update', 'delete']);
-  switch (op) {
-    case 'create':
-      return create(ctx);
-    case 'retrieve':
-      return retrieve(ctx);
-    case 'update':
-      return update(ctx);
-    case 'delete':
-      return remove(ctx);
-  }
-}
+export const confRequest = byOperation({
+  create: (ctx) => create(ctx),
+  retrieve: (ctx) => retrieve(ctx),
+  update: (ctx) => update(ctx),
+  delete: (ctx) => remove(ctx),
+});
 
 /** Placeholder settings for documents supplied by clients. */
 export function autogenOptions(ctx: Ctx) {

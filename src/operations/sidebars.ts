@@ -21,6 +21,7 @@ import { ENVELOPE_NAMESPACES } from '../ccmp/encode.ts';
 import {
   actorOf,
   authorize,
+  byOperation,
   backend,
   checkIfMatch,
   checkPassword,
@@ -143,19 +144,12 @@ export async function sidebarsListRequest(ctx: Ctx): Promise<CcmpResponse> {
   return success(ctx, { version: parent.version, body });
 }
 
-export async function sidebarRequest(ctx: Ctx): Promise<CcmpResponse> {
-  const op = operationOf(ctx, ['retrieve', 'create', 'update', 'delete']);
-  switch (op) {
-    case 'create':
-      return create(ctx);
-    case 'retrieve':
-      return retrieve(ctx);
-    case 'update':
-      return update(ctx);
-    case 'delete':
-      return remove(ctx);
-  }
-}
+export const sidebarRequest = byOperation({
+  create: (ctx) => create(ctx),
+  retrieve: (ctx) => retrieve(ctx),
+  update: (ctx) => update(ctx),
+  delete: (ctx) => remove(ctx),
+});
 
 async function create(ctx: Ctx): Promise<CcmpResponse> {
   const parentUri = required(ctx.request.confObjID, '<confObjID> (the main conference)');

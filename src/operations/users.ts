@@ -53,6 +53,7 @@ import {
 import {
   actorOf,
   authorize,
+  byOperation,
   backend,
   checkIfMatch,
   checkPassword,
@@ -124,19 +125,12 @@ export async function usersRequest(ctx: Ctx): Promise<CcmpResponse> {
   });
 }
 
-export async function userRequest(ctx: Ctx): Promise<CcmpResponse> {
-  const op = operationOf(ctx, ['retrieve', 'create', 'update', 'delete']);
-  switch (op) {
-    case 'create':
-      return createUser(ctx);
-    case 'retrieve':
-      return retrieveUser(ctx);
-    case 'update':
-      return updateUser(ctx);
-    case 'delete':
-      return deleteUser(ctx);
-  }
-}
+export const userRequest = byOperation({
+  create: (ctx) => createUser(ctx),
+  retrieve: (ctx) => retrieveUser(ctx),
+  update: (ctx) => updateUser(ctx),
+  delete: (ctx) => deleteUser(ctx),
+});
 
 /** The target user of a request: userInfo/@entity, or the requester. */
 function targetUserId(ctx: Ctx): string {
