@@ -26,6 +26,8 @@ import {
   backendSyncOptions,
 } from './config.ts';
 import { configureBackendSync } from './core/backend-sync.ts';
+import { federationFromEnv } from './federation/from-env.ts';
+import { parseSites } from './federation/sites.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { webPlatform } from './platform.ts';
@@ -48,7 +50,7 @@ export interface WorkerOptions {
 /** The D1 binding's name in wrangler.toml (`[[d1_databases]] binding = "DB"`). */
 const D1_BINDING = 'DB';
 
-type State = { gateway: Gateway } | { error: string };
+type State = { gateway: Promise<Gateway> };
 
 /**
  * A Worker handler with its own gateway. The default export is one per isolate; tests make several to
@@ -60,18 +62,16 @@ export function createWorker(options: WorkerOptions = {}): WorkerHandler {
   const loggerFor = options.logger ?? ((settings) => consoleLogger(settings?.logLevel ?? 'info'));
 
   function start(env: WorkerBindings, ctx: ExecutionContext | undefined): State {
-    try {
-      const gateway = build(env, mappings, loggerFor);
+    const gateway = build(env, mappings, loggerFor).then((built) => {
       // A failed start (D1 unreachable while seeding) must not stick to the isolate: the next request
       // builds again. waitUntil keeps the seeding going if the client that triggered it goes away.
-      const ready = gateway.ready.catch(() => {
-        if (state && 'gateway' in state && state.gateway === gateway) state = undefined;
+      const ready = built.ready.catch(() => {
+        if (state?.gateway === gateway) state = undefined;
       });
       ctx?.waitUntil(ready);
-      return { gateway };
-    } catch (err) {
-      const error =
-        err instanceof ConfigError ? err.message : 'the gateway could not start (see the error log)';
+      return built;
+    });
+    gateway.catch((err: unknown) => {
       loggerFor(undefined).log('error', 'gateway.configuration_error', {
         error:
           err instanceof ConfigError
@@ -80,30 +80,36 @@ export function createWorker(options: WorkerOptions = {}): WorkerHandler {
               ? (err.stack ?? err.message)
               : String(err),
       });
-      // The bindings of an isolate never change (a new deployment gets new isolates): keep the answer.
-      return { error };
-    }
+    });
+    // The bindings of an isolate never change (a new deployment gets new isolates): a configuration
+    // error is kept and answered to every request.
+    return { gateway };
   }
 
   return {
     async fetch(request, env, ctx) {
       state ??= start(env, ctx);
-      if ('error' in state) {
-        return new Response(`configuration error: ${state.error}\n`, {
+      let gateway: Gateway;
+      try {
+        gateway = await state.gateway;
+      } catch (err) {
+        const error =
+          err instanceof ConfigError ? err.message : 'the gateway could not start (see the error log)';
+        return new Response(`configuration error: ${error}\n`, {
           status: 500,
           headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
         });
       }
-      return state.gateway.fetch(request, env, ctx);
+      return gateway.fetch(request, env, ctx);
     },
   };
 }
 
-function build(
+async function build(
   bindings: WorkerBindings,
   mappings: unknown,
   loggerFor: (settings: GatewaySettings | undefined) => Logger,
-): Gateway {
+): Promise<Gateway> {
   const env = stringBindings(bindings);
   const settings = readSettings(env);
   const logger = loggerFor(settings);
@@ -117,8 +123,10 @@ function build(
   const connectors = edgeConnectors(settings);
   const identity = edgeIdentity(env, settings, mappings, logger);
   logger.log('info', 'identity.configured', { summary: identity.describe() });
+  const federation = await edgeFederation(env, settings, logger);
 
   const app = createGateway({
+    ...(federation ? { federation } : {}),
     store: d1Store({ db }),
     directory: identity.directory,
     schemes: identity.schemes,
@@ -193,6 +201,31 @@ function edgeIdentity(env: Env, settings: GatewaySettings, mappings: unknown, lo
     });
   }
   return identity;
+}
+
+/**
+ * Federation on the edge: the sites document comes from the `CCMP_SITES` var (JSON), keys inline
+ * (`pem`/`jwk`) or from secrets (`privateKey.env`), since a Worker has no files.
+ */
+async function edgeFederation(env: Env, settings: GatewaySettings, logger: Logger) {
+  if ((env.CCMP_SITES_FILE ?? '').trim() !== '') {
+    throw new ConfigError(
+      'CCMP_SITES_FILE cannot be read on Cloudflare Workers: put the sites document in CCMP_SITES',
+    );
+  }
+  const text = env.CCMP_SITES?.trim();
+  try {
+    return await federationFromEnv(env, {
+      domain: settings.domain,
+      domains: settings.domains,
+      backendTimeoutMs: settings.backendTimeoutMs,
+      logger,
+      platform: webPlatform,
+      ...(text ? { sites: parseSites(text, 'CCMP_SITES'), sitesSource: 'CCMP_SITES' } : {}),
+    });
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
 }
 
 /** The vars and secrets: every binding whose value is a string. */

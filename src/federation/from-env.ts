@@ -23,6 +23,8 @@ export interface FederationEnvDeps {
   readFile?: (path: string) => string;
   /** A sites document already loaded (e.g. bundled with a Workers script); CCMP_SITES_FILE wins. */
   sites?: unknown;
+  /** Where `sites` came from, for error messages (e.g. `CCMP_SITES`). */
+  sitesSource?: string;
   fetch?: typeof fetch;
 }
 
@@ -33,7 +35,7 @@ export async function federationFromEnv(
 ): Promise<Federation | undefined> {
   const path = env.CCMP_SITES_FILE?.trim();
   let doc: unknown = deps.sites;
-  let file = 'sites';
+  let file = deps.sitesSource ?? 'sites';
   const readFile = deps.readFile;
   if (path) {
     if (!readFile) throw new Error('CCMP_SITES_FILE is set, but this runtime cannot read files');

@@ -52,6 +52,22 @@ describe('Worker configuration', () => {
       /^configuration error: DIGEST_NONCE_SECRET must be set on Cloudflare Workers when Digest is enabled/,
     ],
     [{ CCMP_STORE: 'sqlite' }, /^configuration error: CCMP_STORE must be one of d1/],
+    [
+      { CCMP_SITES_FILE: 'sites.json' },
+      /^configuration error: CCMP_SITES_FILE cannot be read on Cloudflare Workers: put the sites document in CCMP_SITES/,
+    ],
+    [{ CCMP_SITES: '{not json' }, /^configuration error: invalid sites file:\s+CCMP_SITES: \$: is not JSON/],
+    [
+      {
+        CCMP_SITES: JSON.stringify({
+          site: 'example.com',
+          localDomains: ['example.com'],
+          signingKey: { kid: 'k1', alg: 'ES256', privateKey: { env: 'CCMP_SITE_PRIVATE_KEY' } },
+          peers: {},
+        }),
+      },
+      /^configuration error: invalid sites file:\s+CCMP_SITES: \$\.signingKey\.privateKey: the environment variable CCMP_SITE_PRIVATE_KEY is not set/,
+    ],
     [{ JWT_SECRET: 'short' }, /^configuration error: JWT_SECRET: the JWT secret must be at least 32 bytes/],
     [
       {
