@@ -48,11 +48,16 @@ function visit(node: XElement, type: DocType, path: string): void {
     (c) => !(isElement(c) && NEEDS_ENTRY.has(`${c.ns} ${c.name}`) && !c.children.some(isElement)),
   );
   const known = node.ns === NS.info || node.ns === NS.xcon;
+  // Elements holding a value have simple types in the schemas: no extension attributes there.
+  const valued = node.children.some((t) => typeof t === 'string' && t.trim() !== '');
   for (const a of node.attrs) {
     if (known && a.ns === '' && !KNOWN_ATTRIBUTES.has(a.name)) {
       throw new BadRequest(
         `${path}: attribute "${a.name}" is not defined here; extension attributes need a namespace`,
       );
+    }
+    if (known && valued && a.ns !== '' && a.ns !== NS.xml) {
+      throw new BadRequest(`${path}: a value element takes no extension attribute ("${a.name}")`);
     }
   }
   for (const c of node.children) {
