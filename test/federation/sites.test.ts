@@ -19,7 +19,7 @@ import { envelope } from '../e2e/_harness.ts';
 import { ecKeyPair, rsaKeyPair } from './_sites.ts';
 
 /** A PEM header built at run time: these tests hold no key, only broken key text. */
-const PEM_HEADER = (label: string) => `-----${'BEGIN'} ${label}-----`;
+const PEM_HEADER = (label: string) => ['-----BEGIN', ` ${label}-----`].join('');
 const EXAMPLES = new URL('../../mappings/sites/', import.meta.url);
 
 function issuesOf(run: () => unknown): { file: string; path: string; message: string }[] {
