@@ -55,7 +55,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 function decodeBase64(value: string): string | undefined {
   try {
     const binary = atob(value);
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     return UTF8.decode(bytes);
   } catch {
     return undefined;

@@ -33,6 +33,8 @@ export interface SqliteStoreOptions {
 
 const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
 const BUSY_TIMEOUT_MS = 5000;
+/** Objects kept by `get` (see `cache` below). */
+const CACHE_MAX = 1000;
 
 /** The statements, re-exported for the tests that inspect their query plans. */
 export { SQL };
@@ -63,6 +65,7 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     getObject: db.prepare<[string], ObjectRow>(SQL.getObject),
     getMembers: db.prepare<[string], MemberRow>(SQL.getMembers),
     getVersion: db.prepare<[string], { version: number }>(SQL.getVersion),
+    dataVersion: db.prepare<[]>('PRAGMA data_version').pluck(),
     insertObject: db.prepare<Value[]>(SQL.insertObject),
     updateObject: db.prepare<Value[]>(SQL.updateObject),
     deleteObject: db.prepare<[string, number]>(SQL.deleteObject),
@@ -106,6 +109,15 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     if (s.deleteObject.run(key, expectedVersion).changes !== 1) throw conflict(key);
   }
 
+  /*
+   * Objects read by `get`, by lowercased uri. This connection's own writes drop their entries (in
+   * `commit`); any other connection's commit changes `PRAGMA data_version`, which empties the cache,
+   * so several processes can share the file. The large document columns are then read once per change
+   * rather than on every request.
+   */
+  const cache = new Map<string, StoredObject>();
+  let cachedDataVersion: number | undefined;
+
   // A throw inside a better-sqlite3 transaction function rolls the whole transaction back.
   const commitTx = db.transaction((writes: Write[]) => {
     for (const write of writes) {
@@ -125,7 +137,26 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
    * each call to completion, and a writer in another process can at worst make the member rows one
    * commit newer than the document, which the compare-and-set on every write tolerates.
    */
-  const loadOne = (uri: string): StoredObject | undefined => load(uri);
+  const loadOne = (uri: string): StoredObject | undefined => {
+    // Another connection's commit changes data_version: then nothing cached can be trusted.
+    const dataVersion = s.dataVersion.get() as number;
+    if (dataVersion !== cachedDataVersion) {
+      cache.clear();
+      cachedDataVersion = dataVersion;
+    }
+    let object = cache.get(uri);
+    if (object === undefined) {
+      object = load(uri);
+      if (object === undefined) return undefined;
+      if (cache.size >= CACHE_MAX) {
+        const oldest = cache.keys().next();
+        if (!oldest.done) cache.delete(oldest.value);
+      }
+      cache.set(uri, object);
+    }
+    // A copy, so that a caller changing what it got cannot change the cache.
+    return { ...object, members: object.members.map((m) => ({ ...m })) };
+  };
   const loadTx = db.transaction((uris: string[]) => uris.flatMap((uri) => load(uri) ?? []));
 
   return {
@@ -133,7 +164,13 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     getMany: (uris) => run(() => loadTx([...new Set(uris.map((uri) => uri.toLowerCase()))])),
     commit: (writes) =>
       run(() => {
-        commitTx(writes);
+        try {
+          commitTx(writes);
+        } finally {
+          for (const write of writes) {
+            cache.delete((write.op === 'put' ? write.object.uri : write.uri).toLowerCase());
+          }
+        }
       }),
     listByMember: (userId, options) =>
       run(() =>

@@ -36,6 +36,8 @@ const parser = new XMLParser({
   ignorePiTags: true,
   cdataPropName: '#cdata',
   allowBooleanAttributes: false,
+  // No callback reads the path: building its string for each tag is wasted work.
+  jPath: false,
 });
 
 type RawNode = Record<string, unknown>;

@@ -43,6 +43,37 @@ describe('sqlite store on a file', () => {
     await second.close();
   });
 
+  it('sees the writes of another connection to the same file after it cached an object', async () => {
+    const reader = sqliteStore({ path });
+    const writer = sqliteStore({ path });
+    const object = sample();
+    await writer.commit([{ op: 'put', object }]);
+    expect(await reader.get(object.uri)).toStrictEqual(object);
+    const updated = { ...object, version: 2, document: '<changed/>', members: [] };
+    await writer.commit([{ op: 'put', object: updated, expectedVersion: 1 }]);
+    expect(await reader.get(object.uri)).toStrictEqual(updated);
+    // Deleted and created again with the same version: only the document tells them apart.
+    await writer.commit([{ op: 'delete', uri: object.uri, expectedVersion: 2 }]);
+    expect(await reader.get(object.uri)).toBeUndefined();
+    const again = { ...object, version: 2, document: '<again/>' };
+    await writer.commit([{ op: 'put', object: again }]);
+    expect(await reader.get(object.uri)).toStrictEqual(again);
+    await reader.close();
+    await writer.close();
+  });
+
+  it('hands out copies that do not change what it returns next', async () => {
+    const store = sqliteStore({ path });
+    const object = sample();
+    await store.commit([{ op: 'put', object }]);
+    const got = await store.get(object.uri);
+    if (!got) throw new Error('missing');
+    got.document = '<mutated/>';
+    got.members.push({ userId: 'xcon-userid:mallory@example.com', role: 'participant' });
+    expect(await store.get(object.uri)).toStrictEqual(object);
+    await store.close();
+  });
+
   it('applies each migration once and uses WAL', async () => {
     await sqliteStore({ path }).close();
     await sqliteStore({ path }).close();
