@@ -8,7 +8,7 @@
  * never cached. The caches run no timers (Workers forbid them at global scope); expired entries are
  * pruned as the caches are used.
  */
-import { createHmac, randomBytes as nodeRandomBytes } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import NodeCache from 'node-cache';
 import { supportsDigest, type DigestAlgorithm, type DigestDirectory, type Ha1Result } from './ha1.ts';
 import type { Directory, Principal } from './types.ts';
@@ -53,7 +53,8 @@ export function cachedDirectory(inner: Directory, options: CacheOptions = {}): C
   const negativeTtl = options.negativeTtlMs ?? 30_000;
   const credentialTtl = options.credentialTtlMs ?? 60_000;
   const now = options.now ?? Date.now;
-  const salt = (options.randomBytes ?? nodeRandomBytes)(32);
+  const salt = (options.randomBytes ?? nodeCrypto.randomBytes)(32);
+  const saltText = btoa(String.fromCharCode(...salt));
   const make = () => new NodeCache({ checkperiod: 0, useClones: false, maxKeys: options.maxKeys ?? 10_000 });
   const lookups = make();
   const credentials = make();
@@ -130,8 +131,15 @@ export function cachedDirectory(inner: Directory, options: CacheOptions = {}): C
     return found ? copy(found) : undefined;
   }
 
+  // Keys are looked up on every request: the one-shot hash (Node ≥ 20.12) costs a sixth of an Hmac
+  // object. The salt is secret and random per instance, so a key reveals nothing of the password.
+  const oneShot = (
+    nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }
+  ).hash;
   const secretKey = (...parts: string[]) =>
-    createHmac('sha256', salt).update(parts.join('\u0000'), 'utf8').digest('base64url');
+    oneShot
+      ? oneShot('sha256', `${saltText}\u0000${parts.join('\u0000')}`, 'base64url')
+      : nodeCrypto.createHmac('sha256', salt).update(parts.join('\u0000'), 'utf8').digest('base64url');
 
   const cached: CachedDirectory = {
     name: `${inner.name} (cached)`,
