@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import flexisipConnector from '../../connectors/flexisip.ts';
 import { startMariaDb, type MariaDbService } from '../services/mariadb.ts';
-import { BASE_OPTIONS, describeFlexisipRows, type TestDatabase } from './_flexisip-cases.ts';
+import { BASE_OPTIONS, describeFlexisipRows } from './_flexisip-cases.ts';
 import { describeConnectorContract } from './_suite.ts';
+import { mariaDbServerDatabase } from '../services/flexisip-db.ts';
 
 let service: MariaDbService;
 let databases = 0;
@@ -18,25 +18,7 @@ afterAll(async () => {
 }, 60_000);
 
 /** A fresh database with the conference server's schema, as the server would have created it. */
-async function newDatabase(): Promise<TestDatabase> {
-  const name = `flexisip_${++databases}`;
-  const url = await service.createDatabase(name);
-  const conn = await service.connect(name, { multipleStatements: true });
-  await conn.query(await readFile(new URL('../fixtures/flexisip/schema.mysql.sql', import.meta.url), 'utf8'));
-  await conn.query("SET time_zone = '+00:00'");
-  return {
-    url,
-    raw: {
-      dialect: 'mysql',
-      all: async <T extends object>(sql: string, params: (string | number | null)[] = []) =>
-        (await conn.query(sql, params))[0] as T[],
-      run: async (sql, params = []) => {
-        await conn.query(sql, params);
-      },
-      close: () => conn.end(),
-    },
-  };
-}
+const newDatabase = () => mariaDbServerDatabase(service, `flexisip_${++databases}`);
 
 describeConnectorContract('flexisip (MariaDB)', async () => {
   const db = await newDatabase();

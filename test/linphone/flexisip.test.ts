@@ -2,11 +2,7 @@
  * @module Linphone against the gateway on the Flexisip conference server's SQLite database, and the
  * HTTP Digest exchange Linphone performs (linphone-client.md §1).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import flexisipConnector from '../../connectors/flexisip.ts';
 import mockConnector from '../../connectors/mock.ts';
@@ -25,7 +21,6 @@ import {
   linphoneGateway,
   temporaryHa1File,
   type LinphoneGateway,
-  type TestDatabase,
 } from './_flexisip-suite.ts';
 import {
   DOMAIN,
@@ -39,33 +34,11 @@ import {
   xconId,
   type Algorithm,
 } from './_linphone.ts';
+import { sqliteServerDatabases } from '../services/flexisip-db.ts';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-/** A fresh SQLite file with the conference server's schema, as the server would have created it. */
-async function newDatabase(): Promise<TestDatabase> {
-  const dir = await mkdtemp(join(tmpdir(), 'ccmp-linphone-flexisip-'));
-  dirs.push(dir);
-  const path = join(dir, 'conference-server.db');
-  const handle = new Database(path);
-  handle.exec(await readFile(new URL('../fixtures/flexisip/schema.sqlite.sql', import.meta.url), 'utf8'));
-  return {
-    url: path,
-    raw: {
-      dialect: 'sqlite',
-      all: <T extends object>(sql: string, params: (string | number | null)[] = []) =>
-        Promise.resolve(handle.prepare<(string | number | null)[], T>(sql).all(...params)),
-      run: (sql, params = []) => {
-        handle.prepare(sql).run(...params);
-        return Promise.resolve();
-      },
-      close: () => Promise.resolve(void handle.close()),
-    },
-  };
-}
+const databases = sqliteServerDatabases('ccmp-linphone-flexisip-');
+afterAll(() => databases.cleanup());
+const newDatabase = () => databases.create();
 
 describeLinphoneOnFlexisip('SQLite', newDatabase);
 
