@@ -17,7 +17,7 @@
 import { DOMImplementation, DOMParser } from '@xmldom/xmldom';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { XPathDocumentError } from './errors.ts';
-import { LruCache } from './lru.ts';
+import { Lru } from '../util/lru.ts';
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -36,7 +36,7 @@ const CACHE_ENTRIES = 256;
  */
 const CACHE_CHARS = 512_000;
 
-const cache = new LruCache<string, Document>(CACHE_ENTRIES, CACHE_CHARS);
+const cache = new Lru<string, Document>(CACHE_ENTRIES, CACHE_CHARS);
 
 const parser = new DOMParser({
   onError: (level, message) => {

@@ -20,7 +20,7 @@
 import { budgetExceeded, XPathFilterError } from './errors.ts';
 import { rewriteExpression } from './expression.ts';
 import { namespaceFreeDocument } from './document.ts';
-import { LruCache } from './lru.ts';
+import { Lru } from '../util/lru.ts';
 import { activeMeter, Meter, withMeter } from './meter.ts';
 import { Program } from './program.ts';
 
@@ -53,7 +53,7 @@ export interface CompiledFilter {
 }
 
 /** Compiled programs are immutable and independent of the limits, so requests share them. */
-const compiled = new LruCache<string, { rewritten: string; program: Program }>(100);
+const compiled = new Lru<string, { rewritten: string; program: Program }>(100);
 
 function resolveLimits(limits: Partial<XPathLimits> | undefined): Required<XPathLimits> {
   const resolved = { ...DEFAULT_XPATH_LIMITS };
