@@ -12,6 +12,7 @@
  */
 import { createHmac, timingSafeEqual as nodeTimingSafeEqual } from 'node:crypto';
 import { HttpError } from '../errors.ts';
+import { timingSafeEqual } from '../platform.ts';
 import { digestHash, type DigestAlgorithm, type DigestDirectory } from './ha1.ts';
 import { parseAuthParams, quote } from './auth-params.ts';
 import type { AuthOutcome, AuthRequest, AuthScheme } from './types.ts';
@@ -178,10 +179,10 @@ export function digestSchemes(options: DigestOptions): AuthScheme[] {
       method: request.method,
       uri: p('uri'),
     });
-    const right = safeEqual(p('response').toLowerCase(), expected);
+    const right = timingSafeEqual(p('response').toLowerCase(), expected);
     if (!found || !right) return reject('wrong username or password', username);
 
-    const opaqueOk = params.get('opaque') === undefined || safeEqual(p('opaque'), opaque);
+    const opaqueOk = params.get('opaque') === undefined || timingSafeEqual(p('opaque'), opaque);
     if (!opaqueOk || !fresh(p('nonce'), parseInt(p('nc'), 16))) {
       const headers: [string, string][] = algorithms.map((a) => ['WWW-Authenticate', challenge(a, true)]);
       throw new HttpError(401, 'the Digest nonce is stale: answer the new challenge', headers);
@@ -206,12 +207,6 @@ export function digestSchemes(options: DigestOptions): AuthScheme[] {
       return { status: 'absent' };
     },
   }));
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && nodeTimingSafeEqual(x, y);
 }
 
 /** The Digest `uri` names the request target: compare path and query, whatever form either is in. */
