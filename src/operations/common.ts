@@ -167,23 +167,40 @@ export function connectorFor(ctx: Ctx, obj?: StoredObject): Connector {
   return ctx.deps.defaultConnector;
 }
 
-/** A backend call with the configured time limit (510 when exceeded). */
+/**
+ * A backend call with the configured time limit (510 when exceeded).
+ *
+ * The call cannot be cancelled: a backend may still finish after the client was told 510. `undo`
+ * then gets the late result, so that a conference made too late is taken away again instead of
+ * living on the backend with no conference object pointing at it.
+ */
 export async function backend<T>(
   ctx: Ctx,
   connector: Connector,
   what: string,
   call: () => Promise<T>,
+  undo?: (late: T) => Promise<unknown>,
 ): Promise<T> {
   const ms = ctx.deps.config.backendTimeoutMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ConnectorError(connector.name, 'timeout', `${what} took longer than ${ms} ms`)),
-      ms,
-    );
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new ConnectorError(connector.name, 'timeout', `${what} took longer than ${ms} ms`));
+    }, ms);
   });
+  const pending = call();
+  if (undo) {
+    pending.then(
+      (late) => {
+        if (timedOut) undoLate(ctx, connector, what, () => undo(late));
+      },
+      () => undefined,
+    );
+  }
   try {
-    return await Promise.race([call(), timeout]);
+    return await Promise.race([pending, timeout]);
   } catch (err) {
     ctx.deps.logger.log('warn', 'backend.failed', {
       connector: connector.name,
@@ -195,6 +212,21 @@ export async function backend<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+function undoLate(ctx: Ctx, connector: Connector, what: string, undo: () => Promise<unknown>): void {
+  const fields = { connector: connector.name, what, requestId: ctx.requestId };
+  undo().then(
+    () => {
+      ctx.deps.logger.log('warn', 'backend.late_result_undone', fields);
+    },
+    (err: unknown) => {
+      ctx.deps.logger.log('error', 'backend.late_result_kept', {
+        ...fields,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    },
+  );
 }
 
 export function handleOf(obj: StoredObject): ConferenceHandle | undefined {

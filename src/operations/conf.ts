@@ -12,6 +12,7 @@ import { BadRequest, Conflict, ForbiddenDeleteParent, InvalidDomain, Unauthorize
 import type { CcmpResponse } from '../ccmp/encode.ts';
 import { randomId } from '../platform.ts';
 import type { StoredObject } from '../store/types.ts';
+import type { ConferenceHandle } from '../../connectors/types.ts';
 import { NS } from '../xml/namespaces.ts';
 import { attr, child, children, clone, el, isElement, path, text, walk, type XElement } from '../xml/tree.ts';
 import type { Ctx } from '../core/types.ts';
@@ -183,13 +184,27 @@ export async function createFromDocument(
     ...(facts.parent ? { parentUri: facts.parent.uri } : {}),
   });
   const parentHandle = facts.parent ? handleOf(facts.parent) : undefined;
+  // A conference the backend makes after the client got 510 is deleted again: nothing points at it.
+  const undoLate = (late: ConferenceHandle) => connector.deleteConference(late);
   const handle =
     facts.kind === 'conference' || !parentHandle
-      ? await backend(ctx, connector, 'creating the conference', () => connector.createConference(spec))
-      : await backend(ctx, connector, 'creating the sidebar', () => {
-          if (!connector.createSidebar) throw new Error('unreachable: capability checked by the caller');
-          return connector.createSidebar(parentHandle, spec);
-        });
+      ? await backend(
+          ctx,
+          connector,
+          'creating the conference',
+          () => connector.createConference(spec),
+          undoLate,
+        )
+      : await backend(
+          ctx,
+          connector,
+          'creating the sidebar',
+          () => {
+            if (!connector.createSidebar) throw new Error('unreachable: capability checked by the caller');
+            return connector.createSidebar(parentHandle, spec);
+          },
+          undoLate,
+        );
   setConferenceUri(doc, handle.joinUri);
   const now = ctx.deps.platform.now();
   const stored = toStored(

@@ -266,6 +266,9 @@ describe('backend failures', () => {
     expect(reply.responseString).toContain('"mock"');
     gw.mock.delayMs = 0;
     await new Promise((resolve) => setTimeout(resolve, 200));
+    // The backend finished late: the conference it made anyway is deleted, so nothing is left over.
+    expect(gw.mock.conferences.size).toBe(0);
+    expect(await gw.store.count(['conference'])).toBe(0);
   });
 
   it('511: a resource limit is reached', async () => {
