@@ -176,7 +176,10 @@ function boundedNumber(text: string | undefined, min: number, max: number, name:
  * Starts a server child. `identityEnv` (settings as the Node entry reads them from the environment)
  * gives the gateway the directory that `identityFromEnv` builds, instead of the demo directory.
  */
-async function startServer(mode: 'hello' | 'gateway', identityEnv?: Record<string, string>): Promise<Server> {
+async function startServer(
+  mode: 'hello' | 'floor' | 'gateway',
+  identityEnv?: Record<string, string>,
+): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccmp-bench-'));
   tempDirs.add(dataDir);
   const args = ['--import', 'tsx', SERVER, '--mode', mode, '--data-dir', dataDir];
@@ -441,6 +444,41 @@ const helloScenario: Scenario = {
   },
 };
 
+/**
+ * The parser floors: the same request bodies as retrieve and create, read as the gateway reads them,
+ * then only parsed (bench/server.ts, floor mode). No CCMP server built on fast-xml-parser can be
+ * faster than its floor, so a throughput target above the floor cannot be met on this stack.
+ */
+const FLOORS = [
+  { step: 'parse', what: 'XMLParser only' },
+  { step: 'checked', what: 'the gateway’s XML step, XMLValidator included' },
+] as const;
+const FLOOR_BODIES = {
+  retrieve: { text: 'retrieve', body: () => retrieveBody('alice', 'xcon:floor@example.com') },
+  create: { text: 'create', body: () => createBody('alice') },
+} as const;
+type FloorStep = (typeof FLOORS)[number]['step'];
+type FloorBody = keyof typeof FLOOR_BODIES;
+
+function floorScenario(step: FloorStep, request: FloorBody): Scenario {
+  const floor = FLOORS.find((f) => f.step === step);
+  const body = FLOOR_BODIES[request].body();
+  return {
+    name: `floor-${step}-${request}`,
+    label: `floor: ${request} body (${Buffer.byteLength(body)} B), ${floor?.what ?? step}`,
+    method: 'POST',
+    path: `/${step}`,
+    connection: () => ({ user: 'alice', body }),
+    ccmp: false,
+    sample(status, text) {
+      if (status !== 200 || !/^parsed (\w+:)?ccmpRequest$/.test(text)) {
+        throw new Error(`the ${step} floor answered ${status}: ${text.slice(0, 300)}`);
+      }
+      return `HTTP 200, ${text}`;
+    },
+  };
+}
+
 /** Users of the create scenario, one per connection in turn (each may own at most 10,000). */
 const CREATORS = ['alice', 'bob', 'carol'];
 
@@ -597,6 +635,16 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
+  // The parser floors, right after the baseline they are compared with.
+  server = await startServer('floor');
+  try {
+    for (const request of ['retrieve', 'create'] as const) {
+      for (const { step } of FLOORS) results.push(await measure(server, floorScenario(step, request)));
+    }
+  } finally {
+    await server.stop();
+  }
+
   // 2 and 3. Retrieve and create, on a fresh gateway. The LDAP-backed retrieve runs between two
   // demo-directory retrieves, on a second gateway started beforehand, so that the machine's drift
   // weighs on both sides of its ratio alike.
@@ -693,6 +741,59 @@ async function main(): Promise<void> {
   await report(results, plans, Date.now() - started, [loadBefore, loadavg()[0] ?? NaN], ldapSkipped);
 }
 
+interface Reach {
+  name: string;
+  goal: number;
+  goalText: string;
+  gateway: number;
+  /** The XMLParser-only floor, and the floor of the gateway's whole XML step. */
+  parseOnly: number;
+  checked: number;
+  verdict: string;
+}
+
+/** The throughput and CPU targets set against what the parser alone allows. */
+function floorReach(
+  by: (name: string) => Figures | undefined,
+  ratio: (r: Figures | undefined) => number,
+  retrieve: Figures | undefined,
+  create: Figures | undefined,
+): Reach[] {
+  const floor = (step: FloorStep, request: FloorBody) => by(`floor-${step}-${request}`);
+  const rows: { name: string; goal: number; higher: boolean; value: (r: Figures | undefined) => number }[] = [
+    { name: 'retrieve req/s vs hello-world', goal: TARGETS.retrieveRatio, higher: true, value: ratio },
+    {
+      name: 'retrieve server CPU µs/request',
+      goal: TARGETS.retrieveCpuUs,
+      higher: false,
+      value: (r) => r?.cpuUsPerReq ?? NaN,
+    },
+    { name: 'create req/s vs hello-world', goal: TARGETS.createRatio, higher: true, value: ratio },
+  ];
+  return rows.map(({ name, goal, higher, value }) => {
+    const request: FloorBody = name.startsWith('create') ? 'create' : 'retrieve';
+    const parseOnly = value(floor('parse', request));
+    const checked = value(floor('checked', request));
+    const meets = (v: number) => (higher ? v >= goal : v <= goal);
+    const verdict = !Number.isFinite(parseOnly)
+      ? 'not measured'
+      : !meets(parseOnly)
+        ? 'no: the parser alone misses the goal'
+        : !meets(checked)
+          ? 'no: the XML step alone misses the goal'
+          : 'yes';
+    return {
+      name,
+      goal,
+      goalText: `${higher ? '≥' : '≤'} ${goal}`,
+      gateway: value(request === 'create' ? create : retrieve),
+      parseOnly,
+      checked,
+      verdict,
+    };
+  });
+}
+
 async function report(
   results: Figures[],
   plans: Record<string, Record<string, string[]>>,
@@ -777,6 +878,7 @@ async function report(
     },
   ];
   const errorFree = results.every((r) => r.errors === 0);
+  const reach = floorReach(by, ratio, retrieve, create);
 
   const header = [
     'scenario',
@@ -835,6 +937,14 @@ async function report(
         (c.skipped !== undefined ? c.skipped : `${c.value} (target ${c.target})`),
     );
   console.log(`  ${errorFree ? 'PASS' : 'MISS'}  every answer HTTP 200 with CCMP response code 200`);
+  console.log(
+    '\nparser floors (a target beyond the XMLParser-only floor cannot be met with fast-xml-parser):',
+  );
+  for (const r of reach)
+    console.log(
+      `  ${r.name}: goal ${r.goal}, gateway ${r.gateway}, floor ${r.parseOnly} (XMLParser only), ` +
+        `${r.checked} (XML step) → ${r.verdict}`,
+    );
   // Figures measured on errors are worthless: fail the run. Missed targets are results, not failures.
   if (!errorFree) process.exitCode = 1;
 
@@ -872,6 +982,7 @@ async function report(
       result: verdict(c),
     })),
     errorFree,
+    floors: reach,
     elapsedS: Math.round(elapsedMs / 1000),
   };
   console.log(`\n${JSON.stringify(machine)}`);
@@ -917,6 +1028,8 @@ async function report(
     `- confs: confsRequest by bob, who takes part in ${LISTING_USER_CONFS} conferences made through the gateway; ` +
       'every other stored conference is a clone written through the store API and belongs to other users.',
     '- create, 100k stored: the create scenario again, on the store of the listing scenarios.',
+    '- floor: the retrieve and create request bodies sent to a Hono app on the same stack that only reads ' +
+      'and parses them (see Parser floors below); run right after the first hello-world.',
     '',
     '## Targets',
     '',
@@ -928,6 +1041,20 @@ async function report(
         `${c.skipped !== undefined ? ` (${c.skipped})` : ''} |`,
     ),
     `| answers with HTTP 200 and CCMP 200 | ${errorFree ? 'all' : 'not all'} | all | ${errorFree ? 'PASS' : 'MISS'} |`,
+    '',
+    '## Parser floors',
+    '',
+    'Each floor is a Hono app on the same server stack that reads the request body as the gateway does, ' +
+      'parses it, and answers a fixed text: no authentication, no store, no CCMP. Every CCMP request must be ' +
+      'parsed before anything else can happen, so no CCMP server built on fast-xml-parser can beat the ' +
+      '"XMLParser only" floor, and the gateway, which must also refuse XML that is not well-formed ' +
+      '(the parser alone accepts it), cannot beat the "XML step" floor.',
+    '',
+    '| target | goal | gateway | floor: XMLParser only | floor: XML step | within reach |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...reach.map(
+      (r) => `| ${r.name} | ${r.goalText} | ${r.gateway} | ${r.parseOnly} | ${r.checked} | ${r.verdict} |`,
+    ),
     '',
     '## Query plan',
     '',

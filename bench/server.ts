@@ -1,11 +1,17 @@
 /**
  * @module The server side of `npm run bench`, run in its own process by bench/run.ts.
  *
- *   node --import tsx bench/server.ts --mode hello|gateway --data-dir DIR [--directory demo|ldap]
- *                                     [--profile-dir DIR]
+ *   node --import tsx bench/server.ts --mode hello|floor|gateway --data-dir DIR
+ *                                     [--directory demo|ldap] [--profile-dir DIR]
  *
- * It serves either a Hono hello-world or the gateway (SQLite store in DIR, mock connector, silent
- * logger) on @hono/node-server, and a small control server on another port. The gateway's directory
+ * It serves a Hono hello-world, the parser floors, or the gateway (SQLite store in DIR, mock
+ * connector, silent logger) on @hono/node-server, and a small control server on another port.
+ * The floors read a CCMP request as the gateway does and only parse it, answering a fixed text:
+ *
+ *   POST /parse    fast-xml-parser's XMLParser with the gateway's settings, nothing else
+ *   POST /checked  the gateway's whole XML step (src/xml/parse.ts: refusals, XMLValidator, XMLParser,
+ *                  namespaces), as every request goes through it before any CCMP work
+ * The gateway's directory
  * is the demo directory, or with `--directory ldap` the LDAP directory that `identityFromEnv` builds,
  * with its caches, from the settings in the BENCH_IDENTITY_ENV environment variable (a JSON object of
  * CCMP_DIRECTORY, LDAP_URL, …; the rest of the environment is not read).
@@ -23,7 +29,8 @@
  */
 import { serve } from '@hono/node-server';
 import Database from 'better-sqlite3';
-import { Hono } from 'hono';
+import { XMLParser } from 'fast-xml-parser';
+import { Hono, type Context } from 'hono';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Session } from 'node:inspector';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +45,7 @@ import { silentLogger } from '../src/log.ts';
 import { webPlatform } from '../src/platform.ts';
 import { SQL, sqliteStore } from '../src/store/sqlite.ts';
 import type { ConferenceStore } from '../src/store/types.ts';
+import { PARSER_OPTIONS, parseXml } from '../src/xml/parse.ts';
 import { PROJECT_SCHEME } from './profile-summary.ts';
 import { seedConferences } from './seed.ts';
 
@@ -64,6 +72,8 @@ if (args.mode === 'hello') {
   const app = new Hono();
   app.get('/', (c) => c.text('Hello Hono!'));
   fetchHandler = app.fetch;
+} else if (args.mode === 'floor') {
+  fetchHandler = floorApp().fetch;
 } else if (args.mode === 'gateway') {
   const dataDir = args['data-dir'];
   if (!dataDir) throw new Error('--data-dir is required in gateway mode');
@@ -84,7 +94,7 @@ if (args.mode === 'hello') {
   await app.ready;
   fetchHandler = app.fetch;
 } else {
-  throw new Error(`--mode must be hello or gateway, got ${args.mode ?? ''}`);
+  throw new Error(`--mode must be hello, floor or gateway, got ${args.mode ?? ''}`);
 }
 
 const server = serve({ fetch: fetchHandler, port: 0, hostname: '127.0.0.1' });
@@ -97,6 +107,25 @@ await new Promise<void>((resolve) => {
 });
 
 let session: Session | undefined;
+
+/**
+ * What any CCMP server on fast-xml-parser must spend before it knows what a request asks: the body
+ * read (as the gateway reads it) and the parse. The answer names the root element, so that the
+ * run can check that the parse happened.
+ */
+function floorApp(): Hono {
+  const app = new Hono();
+  const rawParser = new XMLParser(PARSER_OPTIONS);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const bodyOf = async (c: Context) => utf8.decode(new Uint8Array(await c.req.arrayBuffer()));
+  app.post('/parse', async (c) => {
+    const parsed = rawParser.parse(await bodyOf(c)) as Record<string, unknown>[];
+    const root = parsed.map((n) => Object.keys(n)[0]).find((k) => k !== undefined && !k.startsWith('?'));
+    return c.text(`parsed ${root ?? 'nothing'}`);
+  });
+  app.post('/checked', async (c) => c.text(`parsed ${parseXml(await bodyOf(c)).name}`));
+  return app;
+}
 
 const control = createServer((req, res) => {
   handleControl(req, res).catch((err: unknown) => {

@@ -249,8 +249,9 @@ export function infoElementName(ctx: Ctx): string {
 async function retrieve(ctx: Ctx): Promise<CcmpResponse> {
   const confObjID = required(ctx.request.confObjID, '<confObjID>');
   // A conference made on the backend (over SIP, say) gets its XCON-URI when a sync imports it.
-  if (!(await ctx.deps.store.get(normalizeId(confObjID)))) await syncBackends(ctx);
-  const obj = await load(ctx, confObjID, ['conference']);
+  const known = await ctx.deps.store.get(normalizeId(confObjID));
+  if (!known) await syncBackends(ctx);
+  const obj = known?.kind === 'conference' ? known : await load(ctx, confObjID, ['conference']);
   const actor = actorOf(ctx, obj);
   authorize(ctx, 'retrieve', actor, obj.uri);
   checkPassword(ctx, obj);
