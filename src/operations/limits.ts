@@ -48,17 +48,12 @@ export async function checkCreateLimits(ctx: Ctx): Promise<void> {
   }
   let mine = counters.perUser.get(ctx.userId);
   if (!mine || now - mine.at > REFRESH_MS) {
-    const uris = await ctx.deps.store.listByMember(ctx.userId, {
-      kinds: ['conference'],
-      limit: limits.maxConferencesPerUser + 1,
-    });
-    mine = { value: uris.length, at: now };
+    // Owned, not taken part in: otherwise others could use up a user's quota by inviting them.
+    mine = { value: await ctx.deps.store.countOwned(ctx.userId, ['conference']), at: now };
     counters.perUser.set(ctx.userId, mine);
   }
   if (mine.value >= limits.maxConferencesPerUser) {
-    throw new ResourcesNotAvailable(
-      `a user may take part in at most ${limits.maxConferencesPerUser} conferences`,
-    );
+    throw new ResourcesNotAvailable(`a user may own at most ${limits.maxConferencesPerUser} conferences`);
   }
 }
 

@@ -172,6 +172,12 @@ export function d1Store(options: D1StoreOptions): ConferenceStore {
       const row = await statement(SQL.count, ...kindParams(kinds ? { kinds } : {})).first();
       return (row as { n: number } | null)?.n ?? 0;
     },
+    async countOwned(owner, kinds) {
+      open();
+      const params = [owner.toLowerCase(), ...kindParams(kinds ? { kinds } : {})];
+      const row = await statement(SQL.countOwned, ...params).first();
+      return (row as { n: number } | null)?.n ?? 0;
+    },
     async findAllocatedUser(signallingUri) {
       open();
       const row = await statement(SQL.findAllocatedUser, signallingUri.toLowerCase()).first();

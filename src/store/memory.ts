@@ -126,6 +126,14 @@ export function memoryStore(): ConferenceStore {
 
     count: (kinds) => run(() => select(objects.values(), kinds ? { kinds } : {}).length),
 
+    countOwned: (owner, kinds) =>
+      run(() => {
+        const id = owner.toLowerCase();
+        let n = 0;
+        for (const o of objects.values()) if (o.owner === id && (!kinds || kinds.includes(o.kind))) n++;
+        return n;
+      }),
+
     findAllocatedUser: (signallingUri) => run(() => allocated.get(signallingUri.toLowerCase())),
 
     allocateUser: (userId, signallingUri) =>

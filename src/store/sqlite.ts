@@ -75,6 +75,7 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     listAll: db.prepare<Value[], { uri: string }>(SQL.listAll),
     listChildren: db.prepare<[string], { uri: string }>(SQL.listChildren),
     count: db.prepare<string[], { n: number }>(SQL.count),
+    countOwned: db.prepare<string[], { n: number }>(SQL.countOwned),
     findAllocatedUser: db.prepare<[string], { user_id: string }>(SQL.findAllocatedUser),
     insertAllocatedUser: db.prepare<[string, string]>(SQL.insertAllocatedUser),
     isAllocatedUser: db.prepare<[string], { found: number }>(SQL.isAllocatedUser),
@@ -182,6 +183,8 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
       run(() => s.listAll.all(...kindParams(options), limitParam(options)).map((r) => r.uri)),
     listChildren: (parentUri) => run(() => s.listChildren.all(parentUri.toLowerCase()).map((r) => r.uri)),
     count: (kinds) => run(() => s.count.get(...kindParams(kinds ? { kinds } : {}))?.n ?? 0),
+    countOwned: (owner, kinds) =>
+      run(() => s.countOwned.get(owner.toLowerCase(), ...kindParams(kinds ? { kinds } : {}))?.n ?? 0),
     findAllocatedUser: (signallingUri) =>
       run(() => s.findAllocatedUser.get(signallingUri.toLowerCase())?.user_id),
     allocateUser: (userId, signallingUri) =>

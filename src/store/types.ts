@@ -75,6 +75,11 @@ export interface ConferenceStore {
   /** URIs of the sidebars of a conference. */
   listChildren(parentUri: string): Promise<string[]>;
   count(kinds?: ObjectKind[]): Promise<number>;
+  /**
+   * Objects of the given kinds that the user owns (created), through the owner index. Unlike
+   * `listByMember`, invitations and other roles do not count: others cannot raise this number.
+   */
+  countOwned(owner: string, kinds?: ObjectKind[]): Promise<number>;
 
   /** The XCON-USERID allocated for a signalling URI (sip:, tel:, mailto:), if any. */
   findAllocatedUser(signallingUri: string): Promise<string | undefined>;

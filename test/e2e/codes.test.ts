@@ -4,6 +4,7 @@ import mockConnector from '../../connectors/mock.ts';
 import type { Connector, ConnectorErrorKind } from '../../connectors/types.ts';
 import { subjectScheme } from '../../src/auth/basic.ts';
 import { demoDirectory } from '../../src/auth/demo-directory.ts';
+import { webPlatform } from '../../src/platform.ts';
 import {
   ALICE,
   BOB,
@@ -285,6 +286,35 @@ describe('backend failures', () => {
       body: '<userInfo entity="xcon-userid:AUTO_GENERATE_1@example.com"><info:endpoint entity="sip:dave@example.com"/></userInfo>',
     });
     expectCode(crowded, 511);
+  });
+
+  it('511: the per-user limit counts the conferences a user owns, not those they are invited to', async () => {
+    // Counts are cached for a few seconds: a clock of our own lets the test expire that cache.
+    let clock = Date.now();
+    const gw = testGateway({
+      config: { limits: { maxConferencesPerUser: 2 } },
+      platform: { ...webPlatform, now: () => clock },
+    });
+    for (const inviter of ['alice', 'alice', 'carol', 'carol']) {
+      await gw.createConference(inviter, { confInfo: confInfo(targets([[BOB]])) });
+    }
+    // Bob takes part in twice as many conferences as he may own, and still creates up to his limit.
+    expect(await gw.store.listByMember(BOB, { kinds: ['conference'] })).toHaveLength(4);
+    const bobs = [await gw.createConference('bob'), await gw.createConference('bob')];
+    const refused = await gw.ccmp('bob', { type: 'conf', operation: 'create' });
+    expectCode(refused, 511);
+    expect(refused.responseString).toContain('own at most 2 conferences');
+    // The inviters are at their limit too.
+    expectCode(await gw.ccmp('alice', { type: 'conf', operation: 'create' }), 511);
+
+    // Past the cache, the count comes from the store again: still two owned, still refused.
+    clock += 6_000;
+    expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'create' }), 511);
+    expectCode(await gw.ccmp('bob', { type: 'conf', operation: 'delete', confObjID: bobs[0] }), 200);
+    clock += 6_000;
+    await gw.createConference('bob');
+    expect(await gw.store.countOwned(BOB, ['conference'])).toBe(2);
+    expect(await gw.store.listByMember(BOB, { kinds: ['conference'] })).toHaveLength(6);
   });
 });
 

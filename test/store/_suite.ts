@@ -384,6 +384,48 @@ export function describeStoreContract(
         expect(await store.count(['sidebar-by-ref', 'sidebar-by-val', 'blueprint'])).toBe(3);
         expect(await store.count([])).toBe(0);
       });
+
+      it('counts the objects a user owns by kind, whatever roles others give them', async () => {
+        // Every object of the fixture is owned by Alice; Bob is administrator of one and invited to another.
+        expect(await store.countOwned(ALICE)).toBe(6);
+        expect(await store.countOwned(ALICE, ['conference'])).toBe(3);
+        expect(await store.countOwned(ALICE, ['sidebar-by-ref', 'sidebar-by-val'])).toBe(2);
+        expect(await store.countOwned(ALICE, [])).toBe(0);
+        expect(await store.countOwned(BOB)).toBe(0);
+        expect(await store.countOwned(BOB, ['conference'])).toBe(0);
+        expect(await store.countOwned('xcon-userid:nobody@example.com')).toBe(0);
+      });
+
+      it('counts owned objects whatever the case of the owner', async () => {
+        await create(
+          sample({ uri: 'xcon:bobs@example.com', owner: 'XCON-USERID:Bob@Example.COM', members: [] }),
+        );
+        expect(await store.countOwned(BOB, ['conference'])).toBe(1);
+        expect(await store.countOwned('Xcon-UserID:BOB@example.com', ['conference'])).toBe(1);
+      });
+
+      it('follows ownership through updates and deletes', async () => {
+        const old = await store.get('xcon:old@example.com');
+        await store.commit([
+          { op: 'put', object: { ...old!, version: 2, owner: BOB }, expectedVersion: 1 },
+          { op: 'delete', uri: 'xcon:new@example.com', expectedVersion: 1 },
+        ]);
+        expect(await store.countOwned(ALICE, ['conference'])).toBe(1);
+        expect(await store.countOwned(BOB, ['conference'])).toBe(1);
+      });
+
+      it('leaves the owned count alone when a commit fails', async () => {
+        await expectConflict(
+          store.commit([
+            { op: 'put', object: sample({ uri: 'xcon:bobs@example.com', owner: BOB }) },
+            { op: 'delete', uri: 'xcon:old@example.com', expectedVersion: 9 },
+          ]),
+          'xcon:old@example.com',
+          1,
+        );
+        expect(await store.countOwned(BOB)).toBe(0);
+        expect(await store.countOwned(ALICE, ['conference'])).toBe(3);
+      });
     });
 
     describe('allocated users', () => {

@@ -106,6 +106,24 @@ describe('sqlite store on a file', () => {
     }
   });
 
+  it('counts a user’s own conferences from the owner index alone', async () => {
+    await sqliteStore({ path }).close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const plan = db
+        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${SQL.countOwned}`)
+        .all('xcon-userid:alice@example.com', 'conference', 'conference', 'conference', 'conference')
+        .map((row) => row.detail);
+      // COVERING: the count never reads the rows, whose documents are large.
+      expect(plan.some((detail) => /SEARCH .*COVERING INDEX conference_objects_owner\b/.test(detail))).toBe(
+        true,
+      );
+      expect(plan.some((detail) => /\bSCAN\b/.test(detail))).toBe(false);
+    } finally {
+      db.close();
+    }
+  });
+
   it('lists one user’s conferences correctly among 100k', async () => {
     const store = sqliteStore({ path });
     const total = 100_000;
@@ -128,6 +146,9 @@ describe('sqlite store on a file', () => {
       expected.slice(0, 3),
     );
     expect(await store.listByMember('xcon-userid:u42@example.com')).toHaveLength(total / 5000);
+    expect(await store.countOwned('xcon-userid:u42@example.com', ['conference'])).toBe(total / 5000);
+    // Alice takes part in some of them but created none.
+    expect(await store.countOwned('xcon-userid:alice@example.com')).toBe(0);
     await store.close();
   }, 60_000);
 
