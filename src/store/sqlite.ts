@@ -33,6 +33,14 @@ export interface SqliteStoreOptions {
 
 const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * Checkpoints (copying the WAL back into the database, with two fsyncs) run from a timer rather than
+ * inside the commit that happens to fill the WAL: better-sqlite3 is synchronous, so an inline one
+ * stalls every request queued behind that commit. Inline checkpoints stay as a backstop, at a much
+ * larger WAL, for when the timer cannot keep up (a reader holding an old snapshot, say).
+ */
+const CHECKPOINT_EVERY_MS = 1000;
+const INLINE_CHECKPOINT_PAGES = 20_000;
 /** Objects kept by `get` (see `cache` below). */
 const CACHE_MAX = 1000;
 
@@ -55,6 +63,7 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('foreign_keys = ON');
+    db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
     migrate(db);
   } catch (error) {
     db.close();
@@ -158,6 +167,19 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     // A copy, so that a caller changing what it got cannot change the cache.
     return { ...object, members: object.members.map((m) => ({ ...m })) };
   };
+  let written = false;
+  const checkpoints = setInterval(() => {
+    if (!written || !db.open) return;
+    written = false;
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or failing now: the next tick, or the inline backstop, checkpoints instead.
+      written = true;
+    }
+  }, CHECKPOINT_EVERY_MS);
+  // Pending checkpoints must not keep a process alive; the last connection to close checkpoints anyway.
+  checkpoints.unref();
   const loadTx = db.transaction((uris: string[]) => uris.flatMap((uri) => load(uri) ?? []));
 
   return {
@@ -168,6 +190,7 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
         try {
           commitTx(writes);
         } finally {
+          written = true;
           for (const write of writes) {
             cache.delete((write.op === 'put' ? write.object.uri : write.uri).toLowerCase());
           }
@@ -198,6 +221,7 @@ export function sqliteStore(options: SqliteStoreOptions): ConferenceStore {
     isAllocatedUser: (userId) => run(() => s.isAllocatedUser.get(userId.toLowerCase()) !== undefined),
     close: () =>
       run(() => {
+        clearInterval(checkpoints);
         if (db.open) db.close();
       }),
   };
