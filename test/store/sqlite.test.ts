@@ -1,7 +1,7 @@
 /** @module Runs the store contract against SQLite, plus what only a file database can show. */
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,25 @@ describe('sqlite store on a file', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('checkpoints the write-ahead log from its timer, within about a second of a write', async () => {
+    const store = sqliteStore({ path });
+    const emptySize = statSync(path).size;
+    const writes: Write[] = [];
+    for (let i = 0; i < 50; i++) {
+      const object = sample();
+      writes.push({
+        op: 'put',
+        object: { ...object, uri: `xcon:c${i}@example.com`, document: 'x'.repeat(4000) },
+      });
+    }
+    await store.commit(writes);
+    // The commit fills the log only: the database file grows when the timer copies the log back.
+    expect(statSync(path).size).toBe(emptySize);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(statSync(path).size).toBeGreaterThan(emptySize + 50 * 4000);
+    await store.close();
   });
 
   it('refuses an unknown synchronous mode', () => {
