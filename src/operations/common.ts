@@ -171,8 +171,8 @@ export function connectorFor(ctx: Ctx, obj?: StoredObject): Connector {
  * A backend call with the configured time limit (510 when exceeded).
  *
  * The call cannot be cancelled: a backend may still finish after the client was told 510. `undo`
- * then gets the late result, so that a conference made too late is taken away again instead of
- * living on the backend with no conference object pointing at it.
+ * then gets the late result, so that the backend is brought back to what the store holds: a
+ * conference made too late is taken away again, a change applied too late is replaced.
  */
 export async function backend<T>(
   ctx: Ctx,

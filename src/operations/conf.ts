@@ -258,6 +258,27 @@ async function retrieve(ctx: Ctx): Promise<CcmpResponse> {
   return success(ctx, { version: obj.version, body: embedDocument(visibleDocument(obj, actor), 'confInfo') });
 }
 
+/**
+ * Sends the stored state of an object to its backend again, under the lock of its conference, so
+ * that a backend which finished a change too late (510) ends up where the store is, even when
+ * other changes were made in the meantime. An object deleted since needs nothing: its delete
+ * removed the backend conference.
+ */
+async function restoreBackend(ctx: Ctx, lockKey: string, uri: string): Promise<void> {
+  await exclusive(ctx, lockKey, async () => {
+    const current = await ctx.deps.store.get(uri);
+    const handle = current ? handleOf(current) : undefined;
+    if (!current || !handle || current.kind === 'blueprint') return;
+    const spec = specOf(parseStored(current.document), {
+      uri: current.uri,
+      kind: current.kind === 'conference' ? 'conference' : 'sidebar',
+      owner: current.owner,
+      ...(current.parentUri ? { parentUri: current.parentUri } : {}),
+    });
+    await connectorFor(ctx, current).updateConference(handle, spec);
+  });
+}
+
 /** Applies a delta to an object's document under the conference lock, then backend and store. */
 export async function updateDocument(
   ctx: Ctx,
@@ -285,8 +306,13 @@ export async function updateDocument(
   });
   let newHandle = handle;
   if (handle && obj.kind !== 'blueprint') {
-    newHandle = await backend(ctx, connector, 'updating the conference', () =>
-      connector.updateConference(handle, spec),
+    newHandle = await backend(
+      ctx,
+      connector,
+      'updating the conference',
+      () => connector.updateConference(handle, spec),
+      // Applied after the client got 510, so never stored: put back on the backend what is stored.
+      () => restoreBackend(ctx, obj.parentUri ?? obj.uri, obj.uri),
     );
     // conf-uris is server-managed: always exactly the join URI (a delta may not take it away).
     setConferenceUri(doc, newHandle.joinUri);

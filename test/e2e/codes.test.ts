@@ -272,6 +272,30 @@ describe('backend failures', () => {
     expect(await gw.store.count(['conference'])).toBe(0);
   });
 
+  it('510 on update: a change the backend applies too late is replaced by what is stored', async () => {
+    const gw = testGateway({ config: { backendTimeoutMs: 30 } });
+    const uri = await gw.createConference('bob');
+    const { backendId } = await gw.stored(uri);
+    const subjectOnBackend = () => gw.mock.conferences.get(backendId ?? '')?.spec.subject;
+    const update = (subject: string) =>
+      gw.ccmp('bob', {
+        type: 'conf',
+        operation: 'update',
+        confObjID: uri,
+        body: confInfo(description(`<info:subject>${subject}</info:subject>`), uri),
+      });
+    expectCode(await update('kept'), 200);
+    gw.mock.delayMs = 150;
+    expectCode(await update('too late'), 510);
+    gw.mock.delayMs = 0;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // The backend finished "too late" after the 510; the store never took it, so neither does the backend.
+    expect(subjectOnBackend()).toBe('kept');
+    const stored = await gw.stored(uri);
+    expect(stored.version).toBe(2);
+    expect(stored.document).toContain('kept');
+  });
+
   it('511: a resource limit is reached', async () => {
     const gw = testGateway({ config: { limits: { maxConferencesPerUser: 1, maxUsersPerConference: 3 } } });
     await gw.createConference('bob');
