@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import mockConnector from '../connectors/mock.ts';
 import { demoDirectory } from '../src/auth/demo-directory.ts';
 import { identityFromEnv, type Identity } from '../src/auth/from-env.ts';
-import { createGateway } from '../src/gateway.ts';
+import { createGateway, readBody } from '../src/gateway.ts';
 import { silentLogger } from '../src/log.ts';
 import { webPlatform } from '../src/platform.ts';
 import { SQL, sqliteStore } from '../src/store/sqlite.ts';
@@ -50,6 +50,8 @@ import { PROJECT_SCHEME } from './profile-summary.ts';
 import { seedConferences } from './seed.ts';
 
 const DOMAIN = 'example.com';
+/** The gateway's default body limit, for the floors' reads. */
+const MAX_BODY_BYTES = 1024 * 1024;
 const PROJECT_URL = new URL('../', import.meta.url).href;
 /** The listing user of the confs scenarios; every seeded conference belongs to other users. */
 const LISTING_USER = `xcon-userid:bob@${DOMAIN}`;
@@ -116,8 +118,7 @@ let session: Session | undefined;
 function floorApp(): Hono {
   const app = new Hono();
   const rawParser = new XMLParser(PARSER_OPTIONS);
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const bodyOf = async (c: Context) => utf8.decode(new Uint8Array(await c.req.arrayBuffer()));
+  const bodyOf = (c: Context) => readBody(c, MAX_BODY_BYTES);
   app.post('/parse', async (c) => {
     const parsed = rawParser.parse(await bodyOf(c)) as Record<string, unknown>[];
     const root = parsed.map((n) => Object.keys(n)[0]).find((k) => k !== undefined && !k.startsWith('?'));

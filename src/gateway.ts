@@ -210,7 +210,8 @@ function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-async function readBody(c: Context, max: number): Promise<string> {
+/** The request body as UTF-8 text, refused above `max` bytes (exported for the bench's parser floors). */
+export async function readBody(c: Context, max: number): Promise<string> {
   const request = c.req.raw;
   const lengthHeader = request.headers.get('content-length');
   const declared = lengthHeader === null ? NaN : Number(lengthHeader);

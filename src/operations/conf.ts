@@ -12,7 +12,7 @@ import { BadRequest, Conflict, ForbiddenDeleteParent, InvalidDomain, Unauthorize
 import type { CcmpResponse } from '../ccmp/encode.ts';
 import { randomId } from '../platform.ts';
 import type { StoredObject } from '../store/types.ts';
-import type { ConferenceHandle } from '../../connectors/types.ts';
+import type { ConferenceHandle, ConferenceSpec } from '../../connectors/types.ts';
 import { NS } from '../xml/namespaces.ts';
 import { attr, child, children, clone, el, isElement, path, text, walk, type XElement } from '../xml/tree.ts';
 import type { Ctx } from '../core/types.ts';
@@ -185,7 +185,7 @@ export async function createFromDocument(
   });
   const parentHandle = facts.parent ? handleOf(facts.parent) : undefined;
   // A conference the backend makes after the client got 510 is deleted again: nothing points at it.
-  const undoLate = (late: ConferenceHandle) => connector.deleteConference(late);
+  const deleteLate = (late: ConferenceHandle) => connector.deleteConference(late);
   const handle =
     facts.kind === 'conference' || !parentHandle
       ? await backend(
@@ -193,7 +193,7 @@ export async function createFromDocument(
           connector,
           'creating the conference',
           () => connector.createConference(spec),
-          undoLate,
+          deleteLate,
         )
       : await backend(
           ctx,
@@ -203,7 +203,7 @@ export async function createFromDocument(
             if (!connector.createSidebar) throw new Error('unreachable: capability checked by the caller');
             return connector.createSidebar(parentHandle, spec);
           },
-          undoLate,
+          deleteLate,
         );
   setConferenceUri(doc, handle.joinUri);
   const now = ctx.deps.platform.now();
@@ -269,13 +269,20 @@ async function restoreBackend(ctx: Ctx, lockKey: string, uri: string): Promise<v
     const current = await ctx.deps.store.get(uri);
     const handle = current ? handleOf(current) : undefined;
     if (!current || !handle || current.kind === 'blueprint') return;
-    const spec = specOf(parseStored(current.document), {
-      uri: current.uri,
-      kind: current.kind === 'conference' ? 'conference' : 'sidebar',
-      owner: current.owner,
-      ...(current.parentUri ? { parentUri: current.parentUri } : {}),
-    });
-    await connectorFor(ctx, current).updateConference(handle, spec);
+    await connectorFor(ctx, current).updateConference(
+      handle,
+      storedSpec(current, parseStored(current.document)),
+    );
+  });
+}
+
+/** What the backend is told of a stored conference or sidebar, given one of its documents. */
+function storedSpec(obj: StoredObject, doc: XElement): ConferenceSpec {
+  return specOf(doc, {
+    uri: obj.uri,
+    kind: obj.kind === 'conference' ? 'conference' : 'sidebar',
+    owner: obj.owner,
+    ...(obj.parentUri ? { parentUri: obj.parentUri } : {}),
   });
 }
 
@@ -297,13 +304,7 @@ export async function updateDocument(
   validateDocument(doc);
   const connector = connectorFor(ctx, obj);
   const handle = handleOf(obj);
-  const kind = obj.kind === 'conference' ? 'conference' : 'sidebar';
-  const spec = specOf(doc, {
-    uri: obj.uri,
-    kind,
-    owner: obj.owner,
-    ...(obj.parentUri ? { parentUri: obj.parentUri } : {}),
-  });
+  const spec = storedSpec(obj, doc);
   let newHandle = handle;
   if (handle && obj.kind !== 'blueprint') {
     newHandle = await backend(
@@ -333,7 +334,7 @@ export async function updateDocument(
     ]);
   } catch (err) {
     if (handle && obj.kind !== 'blueprint') {
-      const previous = specOf(parseStored(obj.document), { uri: obj.uri, kind, owner: obj.owner });
+      const previous = storedSpec(obj, parseStored(obj.document));
       await connector.updateConference(handle, previous).catch(() => undefined);
     }
     throw err;

@@ -22,6 +22,7 @@ import { DOMParser, XMLSerializer, onErrorStopParsing } from '@xmldom/xmldom';
 import type { Element } from '@xmldom/xmldom';
 import type { Gateway } from '../../src/gateway.ts';
 import { parseXml, XmlError } from '../../src/xml/parse.ts';
+import { MESSAGE_TYPES } from '../../src/ccmp/messages.ts';
 import { validateCcmpResponse } from '../helpers/validate.ts';
 import {
   basic,
@@ -277,20 +278,7 @@ const SNIPPETS = [
 ];
 
 const XSI_TYPES = [
-  ...[
-    'options',
-    'blueprints',
-    'blueprint',
-    'confs',
-    'conf',
-    'users',
-    'user',
-    'sidebarsByVal',
-    'sidebarsByRef',
-    'sidebarByVal',
-    'sidebarByRef',
-    'extended',
-  ].map((t) => `ccmp:ccmp-${t}-request-message-type`),
+  ...MESSAGE_TYPES.map((t) => `ccmp:ccmp-${t}-request-message-type`),
   'ccmp:ccmp-conf-response-message-type',
   'ccmp:ccmp-request-message-type',
   'ccmp:nonsense',
